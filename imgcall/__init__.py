@@ -1,0 +1,114 @@
+"""imgcall: turn the base64 images that generation APIs send back into real image files.
+
+>>> import imgcall
+>>> image = imgcall.decode(item)                  # one image_generation_call item
+>>> image.save("out/")                            # PosixPath('out/ig_123.png')
+>>> for image in imgcall.iter_images("batch_output.jsonl", errors="collect"):
+...     print(image)
+
+Public names are loaded on first use, so ``import imgcall`` (and ``imgcall --version``)
+stays fast; the names and their modules are listed in ``_EXPORTS``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+try:
+    __version__ = version("imgcall")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+if TYPE_CHECKING:
+    from .decoding import Limits, decode
+    from .errors import (
+        CorruptImageError,
+        EmptyResultError,
+        ImageGenerationFailedError,
+        ImageNotReadyError,
+        ImageTooLargeError,
+        ImgcallError,
+        ImgcallWarning,
+        InvalidBase64Error,
+        InvalidInputError,
+        InvalidItemError,
+        OutputError,
+        OutputExistsError,
+        Problem,
+        UnsupportedImageError,
+        UnsupportedResultError,
+    )
+    from .extract import iter_images
+    from .image import DecodedImage
+    from .models import ImageGenerationCall, ImageGenerationStatus, Location, parse_call
+    from .scan import iter_calls
+
+_EXPORTS: dict[str, str] = {
+    "CorruptImageError": "errors",
+    "DecodedImage": "image",
+    "EmptyResultError": "errors",
+    "ImageGenerationCall": "models",
+    "ImageGenerationFailedError": "errors",
+    "ImageGenerationStatus": "models",
+    "ImageNotReadyError": "errors",
+    "ImageTooLargeError": "errors",
+    "ImgcallError": "errors",
+    "ImgcallWarning": "errors",
+    "InvalidBase64Error": "errors",
+    "InvalidInputError": "errors",
+    "InvalidItemError": "errors",
+    "Limits": "decoding",
+    "Location": "models",
+    "OutputError": "errors",
+    "OutputExistsError": "errors",
+    "Problem": "errors",
+    "UnsupportedImageError": "errors",
+    "UnsupportedResultError": "errors",
+    "decode": "decoding",
+    "iter_calls": "scan",
+    "iter_images": "extract",
+    "parse_call": "models",
+}
+
+__all__ = [
+    "CorruptImageError",
+    "DecodedImage",
+    "EmptyResultError",
+    "ImageGenerationCall",
+    "ImageGenerationFailedError",
+    "ImageGenerationStatus",
+    "ImageNotReadyError",
+    "ImageTooLargeError",
+    "ImgcallError",
+    "ImgcallWarning",
+    "InvalidBase64Error",
+    "InvalidInputError",
+    "InvalidItemError",
+    "Limits",
+    "Location",
+    "OutputError",
+    "OutputExistsError",
+    "Problem",
+    "UnsupportedImageError",
+    "UnsupportedResultError",
+    "__version__",
+    "decode",
+    "iter_calls",
+    "iter_images",
+    "parse_call",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'imgcall' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

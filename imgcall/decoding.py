@@ -1,0 +1,407 @@
+"""The decoder: an item's base64 ``result`` to a checked `DecodedImage`, status-aware.
+
+This is the only module that imports Pillow, and only inside the functions that need
+pixels (``check="full"``, `to_pil`, conversion, thumbnails): the default path reads
+headers with `imgcall.formats` and never touches Pillow. Pillow's process-wide settings
+(``MAX_IMAGE_PIXELS``, ``LOAD_TRUNCATED_IMAGES``) are never changed; limits are per call.
+
+The status policy (SPEC section 4):
+
+=========================================  ====================  ==========================
+status                                     result present        result null or empty
+=========================================  ====================  ==========================
+``completed``                              image                 `EmptyResultError`
+``generating``, ``in_progress``, unknown   image + warning       `ImageNotReadyError`
+``failed``                                 `ImageGenerationFailedError` (both columns)
+=========================================  ====================  ==========================
+"""
+
+from __future__ import annotations
+
+import binascii
+import io
+import re
+import struct
+import urllib.parse
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import pybase64
+
+from .errors import (
+    CorruptImageError,
+    EmptyResultError,
+    ImageGenerationFailedError,
+    ImageNotReadyError,
+    ImageTooLargeError,
+    ImgcallError,
+    ImgcallWarning,
+    InvalidBase64Error,
+    UnsupportedImageError,
+    UnsupportedResultError,
+)
+from .formats import FORMATS, HeaderError, declared_format, fast_check, read_header, sniff
+from .image import DecodedImage
+from .models import ImageGenerationCall, ImageGenerationStatus, parse_call
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+__all__ = ["Check", "Limits", "decode", "decode_base64", "decode_call"]
+
+Check = Literal["none", "fast", "full"]
+_CHECKS = ("none", "fast", "full")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-call size limits, checked from the header before any pixel is decoded.
+
+    ``max_bytes`` bounds the decoded file (default 64 MiB), ``max_pixels`` the image's
+    width x height (default 64 megapixels). Pillow's global settings are never touched.
+    """
+
+    max_bytes: int = 64 * 1024 * 1024
+    max_pixels: int = 64_000_000
+
+    def __post_init__(self) -> None:
+        for name in ("max_bytes", "max_pixels"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"Limits.{name} must be a positive integer, got {value!r}")
+
+
+DEFAULT_LIMITS = Limits()
+
+_DATA_URL = re.compile(r"data:([^,;]*)((?:;[^,;]*)*),", re.I)
+_B64_ALPHABET = re.compile(r"[^A-Za-z0-9+/=\-_]")
+_WHITESPACE = str.maketrans("", "", " \t\r\n\f\v")
+_URLSAFE = str.maketrans("-_", "+/")
+
+
+def decode(
+    call: object,
+    *,
+    limits: Limits | None = None,
+    check: Check = "fast",
+    strict_status: bool = False,
+) -> DecodedImage:
+    """Decode one item's base64 ``result`` into a `DecodedImage`.
+
+    ``call`` is anything `parse_call` accepts: an `ImageGenerationCall`, a dict, JSON
+    text, or an SDK object. ``check`` is ``"none"`` (format and header only), ``"fast"``
+    (also a cheap truncation check: PNG CRCs and IEND, JPEG end marker, WebP RIFF length)
+    or ``"full"`` (decode every pixel with Pillow).
+
+    >>> image = imgcall.decode(response.output[0])           # doctest: +SKIP
+    >>> image.save("out/")                                    # doctest: +SKIP
+    PosixPath('out/ig_123.png')
+
+    Raises an `ImgcallError` subclass naming the item for every failure; see the status
+    table in the module docstring.
+    """
+    return decode_call(parse_call(call), limits=limits, check=check, strict_status=strict_status)
+
+
+def decode_call(
+    call: ImageGenerationCall,
+    *,
+    limits: Limits | None = None,
+    check: Check = "fast",
+    strict_status: bool = False,
+    emit_warnings: bool = True,
+) -> DecodedImage:
+    """`decode` for an already-parsed call; ``emit_warnings=False`` only records them."""
+    if check not in _CHECKS:
+        raise ValueError(f"check must be one of {', '.join(_CHECKS)}; got {check!r}")
+    limits = limits or DEFAULT_LIMITS
+    try:
+        return _decode(call, limits, check, strict_status, emit_warnings)
+    except ImgcallError as exc:
+        exc.with_origin(id=call.id, location=call.location)
+        raise
+
+
+def _decode(
+    call: ImageGenerationCall,
+    limits: Limits,
+    check: Check,
+    strict_status: bool,
+    emit_warnings: bool,
+) -> DecodedImage:
+    status = call.status
+    result = call.result
+    has_result = bool(result and result.strip())
+    notes: list[str] = []
+    if status == ImageGenerationStatus.FAILED:
+        detail = _api_error(call)
+        raise ImageGenerationFailedError(
+            "the API reported status 'failed'" + (f": {detail}" if detail else "")
+        )
+    if not has_result:
+        if status == ImageGenerationStatus.COMPLETED:
+            raise EmptyResultError("status is 'completed' but the result is empty or null")
+        raise ImageNotReadyError(
+            f"status is {str(status)!r} and there is no result yet; "
+            "wait for the final item (response.output_item.done)"
+        )
+    if status != ImageGenerationStatus.COMPLETED and not call.partial:
+        if strict_status:
+            raise ImageNotReadyError(
+                f"status is {str(status)!r}, not 'completed' (strict_status is set)"
+            )
+        notes.append(
+            f"status is {str(status)!r} but a result is present; decoded it anyway "
+            "(the API often leaves the final item at 'generating')"
+        )
+    assert result is not None
+    data, url_mime = decode_base64(result, max_bytes=limits.max_bytes)
+    fmt = sniff(data)
+    if fmt is None:
+        raise UnsupportedImageError(
+            f"the decoded bytes are not a PNG, JPEG, WebP, GIF or SVG image "
+            f"(they start with {data[:8]!r})"
+        )
+    declared = _declared(call, url_mime)
+    if declared is not None and declared != fmt:
+        notes.append(f"the API declared {declared} but the bytes are {fmt}; using {fmt}")
+    width, height = _check_image(data, fmt, limits, check)
+    if emit_warnings:
+        for note in notes:
+            warnings.warn(f"item {call.id!r}: {note}", ImgcallWarning, stacklevel=3)
+    return DecodedImage(
+        id=call.id,
+        status=str(status),
+        data=data,
+        format=fmt,
+        width=width,
+        height=height,
+        warnings=tuple(notes),
+        partial_index=call.partial_index,
+        location=call.location,
+        context=_context(call),
+        limits=limits,
+    )
+
+
+def _api_error(call: ImageGenerationCall) -> str:
+    error = (call.model_extra or {}).get("error")
+    if isinstance(error, Mapping):
+        return str(error.get("message") or error.get("code") or "")
+    return str(error) if isinstance(error, str) else ""
+
+
+def _declared(call: ImageGenerationCall, url_mime: str | None) -> str | None:
+    extra = call.model_extra or {}
+    for value in (url_mime, extra.get("output_format"), extra.get("media_type")):
+        fmt = declared_format(value)
+        if fmt is not None:
+            return fmt
+    return None
+
+
+def _context(call: ImageGenerationCall) -> dict[str, Any]:
+    ctx = dict(call.context)
+    extra = call.model_extra or {}
+    for key in ("revised_prompt", "size", "quality", "background", "output_format"):
+        if key in extra and key not in ctx and extra[key] is not None:
+            ctx[key] = extra[key]
+    return ctx
+
+
+def decode_base64(text: str, *, max_bytes: int | None = None) -> tuple[bytes, str | None]:
+    """Strictly decode base64 text or a ``data:`` URL; returns ``(bytes, declared MIME)``.
+
+    Tolerated: a ``data:image/...;base64,`` prefix, whitespace, missing padding, and the
+    URL-safe alphabet. Any other character is an `InvalidBase64Error` with its offset;
+    nothing is silently dropped. An http(s) URL is an `UnsupportedResultError`.
+    """
+    mime: str | None = None
+    payload = text
+    start = 0
+    head = text[:16].lstrip().lower()
+    if head.startswith(("http://", "https://")):
+        raise UnsupportedResultError(
+            f"the result is a URL ({_shorten(text.strip())}), not image data; "
+            "imgcall never fetches URLs"
+        )
+    if head.startswith("data:"):
+        start = len(text) - len(text.lstrip())
+        match = _DATA_URL.match(text, start)
+        if match is None:
+            raise InvalidBase64Error("malformed data: URL (no ',' before the data)", offset=0)
+        mime = match.group(1).strip() or None
+        params = [p.strip().lower() for p in match.group(2).split(";") if p.strip()]
+        start = match.end()
+        payload = text[start:]
+        if "base64" not in params:
+            # A plain data URL is percent-encoded text (used for SVG markup).
+            data = urllib.parse.unquote_to_bytes(payload)
+            if not data.strip():
+                raise EmptyResultError("the data: URL holds no data")
+            _check_size(len(data), max_bytes)
+            return data, mime
+    if not payload.strip():
+        raise EmptyResultError("the result holds no base64 data")
+    if max_bytes is not None:
+        _check_size(len(payload) // 4 * 3, max_bytes, estimate=True)
+    try:
+        # Fast path: well-formed base64 decodes at tens of GB/s with validation.
+        return pybase64.b64decode(payload, validate=True), mime
+    except (binascii.Error, ValueError):
+        pass
+    return _decode_lenient(payload, start), mime
+
+
+def _decode_lenient(payload: str, start: int) -> bytes:
+    bad = _B64_ALPHABET.search(payload.translate(_WHITESPACE_KEEP))
+    if bad is not None:
+        char = bad.group()
+        raise InvalidBase64Error(
+            f"result is not valid base64: character {char!r} at offset "
+            f"{start + bad.start()} is not in the base64 alphabet",
+            offset=start + bad.start(),
+        )
+    compact = payload.translate(_WHITESPACE).translate(_URLSAFE)
+    body = compact.rstrip("=")
+    if "=" in body:
+        pos = _original_offset(payload, body.index("="))
+        raise InvalidBase64Error(
+            f"result is not valid base64: padding '=' inside the data at offset {start + pos}",
+            offset=start + pos,
+        )
+    if len(body) % 4 == 1:
+        raise InvalidBase64Error(
+            f"result is not valid base64: {len(body)} characters cannot encode whole "
+            "bytes (the data is cut short or has an extra character)",
+            offset=start + len(payload),
+        )
+    body += "=" * (-len(body) % 4)
+    try:
+        return pybase64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidBase64Error(f"result is not valid base64: {exc}") from exc
+
+
+# Whitespace is tolerated, so it must not count as a bad character; map it to "A".
+_WHITESPACE_KEEP = str.maketrans(" \t\r\n\f\v", "AAAAAA")
+
+
+def _original_offset(payload: str, compact_index: int) -> int:
+    seen = -1
+    for i, ch in enumerate(payload):
+        if ch not in " \t\r\n\f\v":
+            seen += 1
+            if seen == compact_index:
+                return i
+    return len(payload)
+
+
+def _check_size(n: int, max_bytes: int | None, *, estimate: bool = False) -> None:
+    if max_bytes is not None and n > max_bytes:
+        what = "would decode to about" if estimate else "is"
+        raise ImageTooLargeError(
+            f"the image {what} {n:,} bytes, over the limit of {max_bytes:,} bytes "
+            "(raise Limits(max_bytes=...) to allow it)"
+        )
+
+
+def _shorten(text: str, n: int = 80) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _check_image(
+    data: bytes, fmt: str, limits: Limits, check: Check
+) -> tuple[int | None, int | None]:
+    _check_size(len(data), limits.max_bytes)
+    try:
+        header = read_header(data, fmt)
+    except (HeaderError, struct.error, IndexError) as exc:
+        raise CorruptImageError(f"{fmt} header is damaged: {exc}") from exc
+    if header.width is not None and header.height is not None:
+        pixels = header.width * header.height
+        if pixels > limits.max_pixels:
+            raise ImageTooLargeError(
+                f"the {fmt} header declares {header.width}x{header.height} = {pixels:,} "
+                f"pixels, over the limit of {limits.max_pixels:,} "
+                "(raise Limits(max_pixels=...) to allow it)"
+            )
+    if check in ("fast", "full"):
+        try:
+            problem = fast_check(data, fmt)
+        except (struct.error, IndexError) as exc:
+            problem = f"{fmt} structure is damaged: {exc}"
+        if problem is not None:
+            raise CorruptImageError(problem)
+    if check == "full" and fmt != "SVG":
+        open_pil(data, fmt, limits, load_all_frames=True)
+    return header.width, header.height
+
+
+# Exceptions Pillow raises for damaged data; PNG errors come as SyntaxError.
+_PIL_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError)
+_MAX_FRAMES = 10_000
+
+
+def open_pil(
+    data: bytes, fmt: str, limits: Limits = DEFAULT_LIMITS, *, load_all_frames: bool = False
+) -> Image.Image:
+    """Open ``data`` with Pillow (``fmt`` only), check its size, and load its pixels.
+
+    Raises `UnsupportedImageError` for SVG, `ImageTooLargeError` over ``limits``, and
+    `CorruptImageError` for anything Pillow cannot decode.
+    """
+    if fmt not in FORMATS or fmt == "SVG":
+        raise UnsupportedImageError(
+            f"{fmt} is kept as bytes and never rasterised; save it or read .data instead"
+        )
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            if limits.max_pixels > (Image.MAX_IMAGE_PIXELS or 0):
+                # The caller raised our limit above Pillow's warning threshold on purpose.
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=[fmt])
+            w, h = image.size
+            if w * h > limits.max_pixels:
+                raise ImageTooLargeError(
+                    f"the image is {w}x{h} = {w * h:,} pixels, over the limit of "
+                    f"{limits.max_pixels:,}"
+                )
+            frames = getattr(image, "n_frames", 1) if load_all_frames else 1
+            if frames > _MAX_FRAMES:
+                raise ImageTooLargeError(f"the image has {frames:,} frames")
+            for index in range(frames):
+                if index:
+                    image.seek(index)
+                image.load()
+            if frames > 1:
+                image.seek(0)
+            return image
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"Pillow refused the image as too large: {exc}") from exc
+    except _PIL_ERRORS as exc:
+        raise CorruptImageError(f"{fmt} image cannot be decoded: {exc}") from exc
+
+
+def encode_image(image: Image.Image, fmt: str, **options: Any) -> bytes:
+    """Encode a Pillow image as ``fmt`` (PNG, JPEG or WEBP) and return the bytes."""
+    if fmt == "JPEG" and image.mode not in ("RGB", "L", "CMYK"):
+        image = _flatten(image)
+    elif image.mode not in ("RGB", "RGBA", "L", "LA", "P", "1", "I", "I;16"):
+        image = image.convert("RGBA")
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    from PIL import Image as PILImage
+
+    rgba = image.convert("RGBA")
+    background = PILImage.new("RGB", rgba.size, (255, 255, 255))
+    background.paste(rgba, mask=rgba.getchannel("A"))
+    return background

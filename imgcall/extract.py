@@ -1,0 +1,103 @@
+"""`iter_images`: scan a source and decode each item as it is found.
+
+Images are decoded one at a time as the scan reaches them, so at most a few are held in
+memory whatever the input's size. The ``errors`` policy decides what happens to items
+that cannot be decoded: raise the first error, skip it, or yield it as a `Problem`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal, overload
+
+from .decoding import Check, Limits, decode_call
+from .errors import ImgcallError, Problem
+from .image import DecodedImage
+from .scan import Errors, scan
+
+__all__ = ["iter_images"]
+
+_ERRORS = ("raise", "skip", "collect")
+
+
+@overload
+def iter_images(
+    source: object,
+    *,
+    errors: Literal["raise", "skip"] = ...,
+    partials: bool = ...,
+    limits: Limits | None = ...,
+    check: Check = ...,
+    strict_status: bool = ...,
+) -> Iterator[DecodedImage]: ...
+
+
+@overload
+def iter_images(
+    source: object,
+    *,
+    errors: Literal["collect"],
+    partials: bool = ...,
+    limits: Limits | None = ...,
+    check: Check = ...,
+    strict_status: bool = ...,
+) -> Iterator[DecodedImage | Problem]: ...
+
+
+def iter_images(
+    source: object,
+    *,
+    errors: Errors = "raise",
+    partials: bool = False,
+    limits: Limits | None = None,
+    check: Check = "fast",
+    strict_status: bool = False,
+) -> Iterator[DecodedImage] | Iterator[DecodedImage | Problem]:
+    """Yield a `DecodedImage` for every image in ``source``, decoding as it scans.
+
+    ``source`` is anything `iter_calls` accepts. ``errors``: ``"raise"`` (default) raises
+    the first item's `ImgcallError`; ``"skip"`` drops bad items; ``"collect"`` yields a
+    `Problem` (id, location, status, error) in their place. ``partials=True`` also
+    yields streamed partial images (``image.partial`` is true). ``limits``, ``check``
+    and ``strict_status`` are passed to `decode` for each item.
+
+    >>> for image in imgcall.iter_images("batch_output.jsonl", errors="collect"):
+    ...     print(image)                                  # doctest: +SKIP
+
+    Raises:
+        InvalidInputError: the input as a whole cannot be read or parsed.
+    """
+    if errors not in _ERRORS:
+        raise ValueError(f"errors must be one of {', '.join(_ERRORS)}; got {errors!r}")
+    return _iter_images(source, errors, partials, limits, check, strict_status)
+
+
+def _iter_images(
+    source: object,
+    errors: Errors,
+    partials: bool,
+    limits: Limits | None,
+    check: Check,
+    strict_status: bool,
+) -> Iterator[DecodedImage | Problem]:
+    for found in scan(source, partials=partials):
+        if isinstance(found, Problem):
+            problem = found
+        else:
+            try:
+                yield decode_call(found, limits=limits, check=check, strict_status=strict_status)
+                continue
+            except ImgcallError as exc:
+                problem = Problem(
+                    found.id,
+                    found.location,
+                    str(found.status),
+                    exc,
+                    dict(found.context),
+                    found.partial,
+                    found.partial_index,
+                )
+        if errors == "raise":
+            raise problem.error
+        if errors == "collect":
+            yield problem

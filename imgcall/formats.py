@@ -1,0 +1,236 @@
+"""Image formats from magic bytes: identification, header dimensions, cheap integrity checks.
+
+Everything here reads only headers and chunk framing, never pixels, so it is safe on
+hostile input (a decompression bomb costs nothing here) and fast: the default decode path
+never touches Pillow. Full pixel decoding lives in `imgcall.decoding`.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+from dataclasses import dataclass
+
+__all__ = [
+    "FORMATS",
+    "FormatInfo",
+    "Header",
+    "declared_format",
+    "fast_check",
+    "read_header",
+    "sniff",
+]
+
+
+@dataclass(frozen=True)
+class FormatInfo:
+    """What imgcall knows about one supported format."""
+
+    name: str
+    mime: str
+    extension: str
+
+
+FORMATS: dict[str, FormatInfo] = {
+    "PNG": FormatInfo("PNG", "image/png", "png"),
+    "JPEG": FormatInfo("JPEG", "image/jpeg", "jpg"),
+    "WEBP": FormatInfo("WEBP", "image/webp", "webp"),
+    "GIF": FormatInfo("GIF", "image/gif", "gif"),
+    "SVG": FormatInfo("SVG", "image/svg+xml", "svg"),
+}
+
+# Names an API may declare (output_format, media_type, data-URL MIME) -> format.
+_DECLARED = {
+    "png": "PNG",
+    "image/png": "PNG",
+    "jpeg": "JPEG",
+    "jpg": "JPEG",
+    "image/jpeg": "JPEG",
+    "image/jpg": "JPEG",
+    "webp": "WEBP",
+    "image/webp": "WEBP",
+    "gif": "GIF",
+    "image/gif": "GIF",
+    "svg": "SVG",
+    "svg+xml": "SVG",
+    "image/svg+xml": "SVG",
+}
+
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_SVG_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml|<svg|<!--|<!DOCTYPE\s+svg)", re.I)
+_SVG_TAG = re.compile(rb"<svg[\s>/]", re.I)
+
+
+def declared_format(value: object) -> str | None:
+    """Map an API's declared format (``"png"``, ``"image/jpeg"``, ...) to a format name."""
+    if not isinstance(value, str):
+        return None
+    return _DECLARED.get(value.strip().lower().split(";")[0])
+
+
+def sniff(data: bytes) -> str | None:
+    """Identify the format from the leading bytes; ``None`` if not a supported image."""
+    if data.startswith(_PNG_MAGIC):
+        return "PNG"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    head = data[:4096]
+    if _SVG_START.match(head) and _SVG_TAG.search(head):
+        return "SVG"
+    return None
+
+
+@dataclass(frozen=True)
+class Header:
+    """Dimensions read from an image header without decoding any pixel."""
+
+    width: int | None
+    height: int | None
+
+
+class HeaderError(ValueError):
+    """The header is missing or malformed; the message says what is wrong."""
+
+
+def read_header(data: bytes, fmt: str) -> Header:
+    """Width and height from the header of ``data`` in format ``fmt``.
+
+    Raises `HeaderError` when the header is cut short or malformed.
+    """
+    if fmt == "PNG":
+        return _png_header(data)
+    if fmt == "JPEG":
+        return _jpeg_header(data)
+    if fmt == "GIF":
+        if len(data) < 10:
+            raise HeaderError("GIF header is cut short")
+        w, h = struct.unpack_from("<HH", data, 6)
+        return Header(w, h)
+    if fmt == "WEBP":
+        return _webp_header(data)
+    return Header(None, None)  # SVG: size is in markup, not a fixed header
+
+
+def _png_header(data: bytes) -> Header:
+    if len(data) < 33:
+        raise HeaderError(f"PNG is cut short ({len(data)} bytes, header needs 33)")
+    length, ctype = struct.unpack_from(">I4s", data, 8)
+    if ctype != b"IHDR" or length != 13:
+        raise HeaderError("PNG does not start with an IHDR chunk")
+    w, h = struct.unpack_from(">II", data, 16)
+    if w == 0 or h == 0:
+        raise HeaderError(f"PNG header declares an empty image ({w}x{h})")
+    return Header(w, h)
+
+
+# SOFn markers carry the frame size; C4 (DHT), C8 (JPG) and CC (DAC) do not.
+_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _jpeg_header(data: bytes) -> Header:
+    pos, n = 2, len(data)
+    while pos + 4 <= n:
+        if data[pos] != 0xFF:
+            raise HeaderError(f"JPEG marker expected at byte {pos}")
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        if marker == 0xD9:
+            break
+        (seglen,) = struct.unpack_from(">H", data, pos + 2)
+        if seglen < 2:
+            raise HeaderError(f"JPEG segment at byte {pos} has a bad length")
+        if marker in _SOF:
+            if pos + 9 > n:
+                break
+            h, w = struct.unpack_from(">HH", data, pos + 5)
+            if w == 0 or h == 0:
+                raise HeaderError(f"JPEG frame declares an empty image ({w}x{h})")
+            return Header(w, h)
+        pos += 2 + seglen
+    raise HeaderError("JPEG has no frame header (SOF) before its end")
+
+
+def _webp_header(data: bytes) -> Header:
+    if len(data) < 30:
+        raise HeaderError(f"WebP is cut short ({len(data)} bytes)")
+    chunk = data[12:16]
+    if chunk == b"VP8 ":
+        if data[23:26] != b"\x9d\x01\x2a":
+            raise HeaderError("WebP VP8 frame has a bad start code")
+        w, h = struct.unpack_from("<HH", data, 26)
+        return Header(w & 0x3FFF, h & 0x3FFF)
+    if chunk == b"VP8L":
+        if data[20] != 0x2F:
+            raise HeaderError("WebP VP8L frame has a bad signature")
+        bits = int.from_bytes(data[21:25], "little")
+        return Header((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
+    if chunk == b"VP8X":
+        w = int.from_bytes(data[24:27], "little") + 1
+        h = int.from_bytes(data[27:30], "little") + 1
+        return Header(w, h)
+    raise HeaderError(f"WebP has an unknown first chunk {chunk!r}")
+
+
+def fast_check(data: bytes, fmt: str) -> str | None:
+    """Cheap truncation/corruption check; returns a reason, or ``None`` if it looks whole.
+
+    PNG: every chunk's CRC and a final IEND. JPEG: an end-of-image marker. WebP: the RIFF
+    length matches the data. GIF: the trailer byte. SVG: a closing ``</svg>`` tag.
+    """
+    if fmt == "PNG":
+        return _png_check(data)
+    if fmt == "JPEG":
+        tail = data[-1024:].rstrip(b"\x00")
+        if not tail.endswith(b"\xff\xd9"):
+            return "JPEG has no end-of-image marker (the data is cut short)"
+        return None
+    if fmt == "WEBP":
+        (riff,) = struct.unpack_from("<I", data, 4)
+        if riff + 8 > len(data):
+            return (
+                f"WebP is cut short: its RIFF header says {riff + 8} bytes, "
+                f"only {len(data)} present"
+            )
+        return None
+    if fmt == "GIF":
+        if not data.rstrip(b"\x00").endswith(b";"):
+            return "GIF has no trailer byte (the data is cut short)"
+        return None
+    if fmt == "SVG":
+        if b"</svg" not in data[-4096:].lower() and not data.rstrip().endswith(b"/>"):
+            return "SVG has no closing </svg> tag (the markup is cut short)"
+        return None
+    return None
+
+
+def _png_check(data: bytes) -> str | None:
+    view = memoryview(data)
+    pos, n = 8, len(data)
+    crc32 = zlib.crc32
+    while True:
+        if pos + 12 > n:
+            return f"PNG is cut short at byte {n}: no IEND chunk"
+        length, ctype = struct.unpack_from(">I4s", data, pos)
+        end = pos + 12 + length
+        if end > n:
+            return f"PNG chunk {_chunk_name(ctype)} at byte {pos} is cut short"
+        (crc,) = struct.unpack_from(">I", data, end - 4)
+        if crc32(view[pos + 4 : end - 4]) != crc:
+            return f"PNG chunk {_chunk_name(ctype)} at byte {pos} fails its CRC check"
+        if ctype == b"IEND":
+            return None
+        pos = end
+
+
+def _chunk_name(ctype: bytes) -> str:
+    return ctype.decode("latin-1") if ctype.isalpha() else repr(ctype)

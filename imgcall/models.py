@@ -1,0 +1,228 @@
+"""The wire model: one ``image_generation_call`` item, and where it was found.
+
+`ImageGenerationCall` mirrors the Responses API item and nothing more: it does no I/O,
+holds no Pillow objects, keeps every field the API adds (so a dump gives back the input),
+and never prints its base64 ``result``. The scanners attach where an item came from
+(`Location`) and its surroundings (``custom_id``, ``response_id``, ...) as private
+attributes, which do not take part in validation or dumps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Literal
+
+import pydantic
+import pydantic_core
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+from .errors import InvalidItemError
+
+__all__ = ["ImageGenerationCall", "ImageGenerationStatus", "Location", "parse_call"]
+
+# Strings longer than this are shown as their length in reprs: base64 never floods a log.
+_REPR_MAX = 200
+
+
+class ImageGenerationStatus(str, Enum):
+    """The documented statuses of an item; the API's enum is open, so others are kept."""
+
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    GENERATING = "generating"
+    FAILED = "failed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_KNOWN_STATUSES = {s.value: s for s in ImageGenerationStatus}
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where an item was found: the input's name, a line number, and a JSON-pointer path.
+
+    ``str(location)`` reads like ``batch.jsonl:12#/response/body/output/0``.
+    """
+
+    input: str
+    pointer: str = ""
+    """JSON-pointer-like path inside the record, e.g. ``/output/0``; empty for the root."""
+    line: int | None = None
+    """1-based line number of the record in a JSON Lines or SSE input."""
+    column: int | None = None
+
+    def child(self, *parts: str | int) -> Location:
+        """The location of a value nested inside this one."""
+        suffix = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+        return Location(self.input, self.pointer + suffix, self.line, self.column)
+
+    def __str__(self) -> str:
+        text = self.input
+        if self.line is not None:
+            text += f":{self.line}"
+            if self.column is not None:
+                text += f":{self.column}"
+        if self.pointer:
+            text += f"#{self.pointer}"
+        return text
+
+
+class ImageGenerationCall(BaseModel):
+    """One ``image_generation_call`` item, as the Responses API sends it.
+
+    >>> call = parse_call({"type": "image_generation_call", "id": "ig_1",
+    ...                    "status": "completed", "result": "iVBORw0KGgo="})
+    >>> call  # the base64 is never printed, only its length
+    ImageGenerationCall(type='image_generation_call', id='ig_1', status='completed',
+    result=<12 chars>)
+
+    Unknown fields (``revised_prompt``, ``output_format``, ``size``, ...) are kept and
+    round-trip through ``model_dump(mode="json", exclude_unset=True)``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow", use_enum_values=False)
+
+    type: Literal["image_generation_call"]
+    """Always ``"image_generation_call"``."""
+    id: str
+    """The item id, e.g. ``ig_...``."""
+    status: ImageGenerationStatus | str
+    """One of `ImageGenerationStatus`, or any other string the API sends, kept as is."""
+    result: str | None = Field(default=None, repr=False)
+    """The base64 image; ``None`` while pending, on failure, or in retrieved responses."""
+
+    _location: Location | None = PrivateAttr(default=None)
+    _context: Mapping[str, Any] = PrivateAttr(default_factory=dict)
+    _partial_index: int | None = PrivateAttr(default=None)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _known_status(cls, value: object) -> object:
+        if isinstance(value, str) and not isinstance(value, ImageGenerationStatus):
+            return _KNOWN_STATUSES.get(value, value)
+        return value
+
+    @property
+    def location(self) -> Location | None:
+        """Where the item was found, if it came from a scanner."""
+        return self._location
+
+    @property
+    def context(self) -> Mapping[str, Any]:
+        """What surrounds the item: ``custom_id``, ``response_id``, ``revised_prompt``, ..."""
+        return self._context
+
+    @property
+    def partial(self) -> bool:
+        """True for a partial (preview) image from a stream, never the final one."""
+        return self._partial_index is not None
+
+    @property
+    def partial_index(self) -> int | None:
+        """0-based index of a partial image; ``None`` for a final image."""
+        return self._partial_index
+
+    def with_origin(
+        self,
+        location: Location | None = None,
+        context: Mapping[str, Any] | None = None,
+        partial_index: int | None = None,
+    ) -> ImageGenerationCall:
+        """Attach where the item came from; returns ``self`` (origin is not part of the data)."""
+        if location is not None:
+            self._location = location
+        if context is not None:
+            self._context = dict(context)
+        if partial_index is not None:
+            self._partial_index = partial_index
+        return self
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            if isinstance(value, ImageGenerationStatus):
+                yield name, value.value
+            elif isinstance(value, str) and len(value) > _REPR_MAX:
+                yield name, _Length(len(value))
+            else:
+                yield name, value
+        if self.result is not None:
+            yield "result", _Length(len(self.result))
+
+
+class _Length:
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __repr__(self) -> str:
+        return f"<{self.n} chars>"
+
+
+def parse_call(obj: object) -> ImageGenerationCall:
+    """Build an `ImageGenerationCall` from a dict, JSON ``str``/``bytes`` or an SDK object.
+
+    SDK objects are anything with ``model_dump()`` (openai-python, pydantic) or
+    ``to_dict()``. An `ImageGenerationCall` is returned unchanged.
+
+    Raises:
+        InvalidItemError: the object is not a valid item; the message names the field
+            and the reason, e.g. ``field 'id': Field required``.
+    """
+    if isinstance(obj, ImageGenerationCall):
+        return obj
+    data: object = obj
+    if isinstance(obj, (str, bytes, bytearray, memoryview)):
+        try:
+            data = pydantic_core.from_json(obj if isinstance(obj, (str, bytes)) else bytes(obj))
+        except ValueError as exc:
+            raise InvalidItemError(f"not valid JSON: {exc}") from exc
+    elif not isinstance(obj, Mapping):
+        data = _sdk_to_dict(obj)
+    if not isinstance(data, Mapping):
+        raise InvalidItemError(
+            f"expected a JSON object for an image_generation_call item, got {_kind(data)}"
+        )
+    item_id = data.get("id") if isinstance(data.get("id"), str) else None
+    if data.get("type") != "image_generation_call":
+        got = data.get("type", None)
+        what = "no 'type' field" if "type" not in data else f"type {got!r}"
+        raise InvalidItemError(f"not an image_generation_call item ({what})", id=item_id)
+    try:
+        return ImageGenerationCall.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise InvalidItemError(_describe(exc), id=item_id) from exc
+
+
+def _sdk_to_dict(obj: object) -> object:
+    for method in ("model_dump", "to_dict"):
+        fn = getattr(obj, method, None)
+        if callable(fn):
+            try:
+                return fn()
+            except Exception as exc:  # an SDK object's own failure: report, do not hide
+                raise InvalidItemError(f"{type(obj).__name__}.{method}() failed: {exc}") from exc
+    raise InvalidItemError(
+        f"cannot read an image_generation_call item from {_kind(obj)}: expected a dict, "
+        "JSON text, or an SDK object with model_dump() or to_dict()"
+    )
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    return f"a value of type {type(value).__name__}"
+
+
+def _describe(exc: pydantic.ValidationError) -> str:
+    parts: dict[str, str] = {}
+    for err in exc.errors(include_url=False):
+        field = str(err["loc"][0]) if err["loc"] else "item"
+        if field == "status" and err["type"] != "missing":
+            # The status union yields one error per branch; one plain sentence is clearer.
+            parts[field] = "should be a string such as 'completed'"
+        else:
+            parts.setdefault(field, err["msg"])
+    return "; ".join(f"field {field!r}: {msg}" for field, msg in parts.items())
