@@ -246,7 +246,11 @@ def decode_base64(text: str, *, max_bytes: int | None = None) -> tuple[bytes, st
     if not payload.strip():
         raise EmptyResultError("the result holds no base64 data")
     if max_bytes is not None:
-        _check_size(len(payload) // 4 * 3, max_bytes, estimate=True)
+        # Refuse an oversize string before expanding it; the margin covers whitespace
+        # and padding, and the exact size is checked again after decoding.
+        estimate = len(payload) * 3 // 4
+        if estimate > max_bytes + max_bytes // 16 + 3:
+            _check_size(estimate, max_bytes, estimate=True)
     try:
         # Fast path: well-formed base64 decodes at tens of GB/s with validation.
         return pybase64.b64decode(payload, validate=True), mime

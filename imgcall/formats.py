@@ -207,7 +207,7 @@ def fast_check(data: bytes, fmt: str) -> str | None:
             return "GIF has no trailer byte (the data is cut short)"
         return None
     if fmt == "SVG":
-        if b"</svg" not in data[-4096:].lower() and not data.rstrip().endswith(b"/>"):
+        if b"</svg" not in data[-4096:].lower():
             return "SVG has no closing </svg> tag (the markup is cut short)"
         return None
     return None

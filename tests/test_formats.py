@@ -1,0 +1,80 @@
+"""Magic-byte sniffing and header reading, without Pillow."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from imgcall.formats import HeaderError, declared_format, fast_check, read_header, sniff
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("tiny.png", "PNG"),
+        ("tiny.jpg", "JPEG"),
+        ("tiny.webp", "WEBP"),
+        ("tiny.gif", "GIF"),
+        ("tiny.svg", "SVG"),
+    ],
+)
+def test_sniff_fixtures(image_bytes: Callable[[str], bytes], name: str, fmt: str) -> None:
+    data = image_bytes(name)
+    assert sniff(data) == fmt
+    assert fast_check(data, fmt) is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\x89PN",
+        b"RIFF\x00\x00\x00\x00WAVE",
+        b"GIF90a",
+        b"<html></html>",
+        b"<?xml version='1.0'?><note/>",
+    ],
+)
+def test_sniff_rejects_lookalikes(data: bytes) -> None:
+    assert sniff(data) is None
+
+
+def test_svg_with_bom_doctype_and_comment() -> None:
+    assert sniff(b"\xef\xbb\xbf<!-- c -->\n<svg xmlns='http://www.w3.org/2000/svg'></svg>") == "SVG"
+    assert sniff(b'<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN"><svg></svg>') == "SVG"
+
+
+@pytest.mark.parametrize(
+    ("value", "fmt"),
+    [
+        ("png", "PNG"),
+        ("JPEG", "JPEG"),
+        ("jpg", "JPEG"),
+        ("image/webp", "WEBP"),
+        ("image/svg+xml", "SVG"),
+        ("image/png; charset=binary", "PNG"),
+        ("tiff", None),
+        (None, None),
+        (3, None),
+    ],
+)
+def test_declared_format(value: object, fmt: str | None) -> None:
+    assert declared_format(value) == fmt
+
+
+@pytest.mark.parametrize(
+    ("fmt", "data", "message"),
+    [
+        ("PNG", b"\x89PNG\r\n\x1a\n" + b"\x00" * 30, "IHDR"),
+        ("PNG", b"\x89PNG\r\n\x1a\n", "cut short"),
+        ("JPEG", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "no frame header"),
+        ("JPEG", b"\xff\xd8\xff\xe0\x00\x01", "bad length"),
+        ("GIF", b"GIF89a\x01", "cut short"),
+        ("WEBP", b"RIFF\x10\x00\x00\x00WEBPVP8Z" + b"\x00" * 20, "unknown first chunk"),
+        ("WEBP", b"RIFF\x10\x00\x00\x00WEBP", "cut short"),
+    ],
+)
+def test_read_header_errors(fmt: str, data: bytes, message: str) -> None:
+    with pytest.raises(HeaderError, match=message):
+        read_header(data, fmt)
