@@ -1,26 +1,27 @@
 """Finding items: `iter_calls` over any source, recognising the shape by content.
 
-A source is opened once (`_open`) into either an already-parsed value or JSON text,
-and handed to the envelope readers, which walk parsed JSON and yield
-`ImageGenerationCall` objects (with their location and context) or `Problem` records.
+The work is split in three: `imgcall.framing` turns a source into parsed records one
+at a time (a whole JSON document, JSON Lines, or SSE events), `imgcall.streams` routes
+each record to the reader for its shape and remembers what a stream needs, and
+`imgcall.envelopes` holds one small reader per shape. Nothing is read ahead of what the
+caller consumes, so a live stream's images come out as they arrive.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
-from typing import Any, Literal
+from collections.abc import Iterator
+from typing import Literal
 
-import pydantic_core
-
-from .envelopes import Found, walk
-from .errors import InvalidInputError, Problem
+from .envelopes import Found
+from .errors import Problem
+from .framing import read_records
 from .models import ImageGenerationCall, Location
+from .streams import Scanner
 
 __all__ = ["Errors", "iter_calls", "scan"]
 
 Errors = Literal["raise", "skip", "collect"]
+_ERRORS = ("raise", "skip", "collect")
 
 
 def iter_calls(
@@ -31,15 +32,37 @@ def iter_calls(
 ) -> Iterator[ImageGenerationCall]:
     """Yield every image item found in ``source``, in order.
 
-    ``source`` may be a path, a binary or text file object, ``str``/``bytes`` of JSON, an
-    already-parsed dict or list, or an SDK object. Each call knows its ``location`` and
-    ``context``. Items that cannot be read (e.g. a failed batch request) raise their
-    `ImgcallError` with ``errors="raise"`` (default) and are dropped with ``"skip"``;
-    use `iter_images` with ``errors="collect"`` to receive them as `Problem` records.
+    ``source`` may be a path, a binary or text file object, ``str``/``bytes`` of JSON,
+    JSON Lines or an SSE transcript, an already-parsed dict or list, an SDK object, or
+    an iterable of stream events (dicts or SDK objects, consumed one at a time) or of
+    text lines. The shape is recognised from the content, never from a file name: single
+    items, lists, Responses ``response`` objects, Responses stream events, Batch API
+    output lines, chat completions (and chunks), Images API bodies (and stream events),
+    and OpenRouter ``openrouter:image_generation`` items.
+
+    Each call knows its ``location`` (input, line, JSON pointer) and ``context``
+    (``custom_id``, ``response_id``, ...). A stream's final image is yielded once;
+    ``partials=True`` also yields its partial images (``call.partial`` is true).
+
+    Items that cannot become images (a failed batch request, a URL result, a stream cut
+    off before an item's final image, a broken JSON Lines line) raise their
+    `ImgcallError` with ``errors="raise"`` (default) and are dropped with ``"skip"`` or
+    ``"collect"``; use `iter_images` with ``errors="collect"`` to receive them as
+    `Problem` records.
+
+    >>> for call in imgcall.iter_calls("stream.sse", partials=True):   # doctest: +SKIP
+    ...     print(call.id, call.partial_index, call.location)
 
     Raises:
-        InvalidInputError: the input cannot be read or parsed (names input and line).
+        InvalidInputError: the input cannot be read, or a whole JSON document is broken
+            (the message names the input, line and column).
     """
+    if errors not in _ERRORS:
+        raise ValueError(f"errors must be one of {', '.join(_ERRORS)}; got {errors!r}")
+    return _calls(source, partials, errors)
+
+
+def _calls(source: object, partials: bool, errors: Errors) -> Iterator[ImageGenerationCall]:
     for found in scan(source, partials=partials):
         if isinstance(found, Problem):
             if errors == "raise":
@@ -49,50 +72,16 @@ def iter_calls(
 
 
 def scan(source: object, *, partials: bool = False, name: str | None = None) -> Iterator[Found]:
-    """Yield every call and every problem found in ``source`` (the engine of `iter_calls`)."""
-    label, value = _open(source, name)
-    yield from walk(value, Location(label), partials=partials)
+    """Yield every call and every problem found in ``source`` (the engine of `iter_calls`).
 
-
-def _open(source: object, name: str | None) -> tuple[str, Any]:
-    if isinstance(source, (str, os.PathLike)) and not _looks_like_json(source):
-        path = Path(source)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InvalidInputError(
-                f"cannot read {path}: {exc.strerror or exc}", location=name or str(path)
-            ) from exc
-        return name or str(path), _parse(data, name or str(path))
-    if isinstance(source, (str, bytes, bytearray, memoryview)):
-        return name or "<input>", _parse(source, name or "<input>")
-    if hasattr(source, "read"):
-        label = name or str(getattr(source, "name", "<stream>"))
-        return label, _parse(source.read(), label)
-    if isinstance(source, (Mapping, list, tuple)):
-        return name or "<object>", source
-    for method in ("model_dump", "to_dict"):
-        fn = getattr(source, method, None)
-        if callable(fn):
-            return name or f"<{type(source).__name__}>", fn()
-    if isinstance(source, Iterable):
-        return name or "<events>", list(source)
-    raise InvalidInputError(
-        f"cannot read images from a value of type {type(source).__name__}: pass a path, "
-        "a file, JSON text, a dict or list, or an SDK object"
-    )
-
-
-def _looks_like_json(source: str | os.PathLike[str]) -> bool:
-    if not isinstance(source, str):
-        return False
-    head = source.lstrip()[:1]
-    return head in ("{", "[") or "\n" in source
-
-
-def _parse(data: str | bytes | bytearray | memoryview, label: str) -> Any:
-    raw = data if isinstance(data, (str, bytes)) else bytes(data)
-    try:
-        return pydantic_core.from_json(raw)
-    except ValueError as exc:
-        raise InvalidInputError(f"not valid JSON: {exc}", location=label) from exc
+    ``name`` replaces the input's name in locations (the CLI passes ``"<stdin>"``).
+    """
+    label, records = read_records(source, name)
+    scanner = Scanner(partials=partials)
+    for record in records:
+        location = Location(label, record.pointer, record.line)
+        if record.error is not None:
+            yield Problem(None, record.error.location, None, record.error)
+            continue
+        yield from scanner.feed(record.value, location)
+    yield from scanner.finish()

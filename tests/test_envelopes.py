@@ -1,0 +1,413 @@
+"""imgcall.envelopes: one reader per shape (responses, server tool, chat, Images API, batch)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import imgcall
+from imgcall import envelopes as env
+from imgcall.errors import (
+    EmptyResultError,
+    ImageGenerationFailedError,
+    InvalidInputError,
+    InvalidItemError,
+    Problem,
+    UnsupportedResultError,
+)
+from imgcall.models import ImageGenerationCall, Location
+from imgcall.scan import scan
+
+ENVELOPES = Path(__file__).resolve().parent.parent / "fixtures" / "envelopes"
+# The 1x1 PNG of the OpenRouter OpenAPI spec.
+PNG_1X1 = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
+    "+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
+def found(source: object, **kwargs: Any) -> list[ImageGenerationCall | Problem]:
+    return list(scan(source, **kwargs))
+
+
+def calls(source: object) -> list[ImageGenerationCall]:
+    out = [f for f in found(source) if isinstance(f, ImageGenerationCall)]
+    return out
+
+
+def fixture(name: str) -> Path:
+    return ENVELOPES / name
+
+
+def load(name: str) -> Any:
+    return json.loads(fixture(name).read_text())
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if anything tries to open a connection (URLs are never fetched)."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("imgcall tried to open a network connection")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+# -- Responses ---------------------------------------------------------------------------
+
+
+def test_response_yields_output_and_echoed_items_with_bytes_and_skips_references() -> None:
+    path = fixture("response_echoed.json")
+    got = calls(path)
+    assert [c.id for c in got] == ["ig_echoed", "ig_new"]
+    assert [c.location for c in got] == [
+        Location(str(path), "/input/2"),
+        Location(str(path), "/output/0"),
+    ]
+    assert got[1].context == {
+        "response_id": "resp_echo",
+        "model": "gpt-5",
+        "revised_prompt": "The same cat, in blue.",
+    }
+
+
+def test_response_keeps_items_without_result_in_output_for_the_decoder() -> None:
+    response = {
+        "id": "r",
+        "output": [{"type": "image_generation_call", "id": "ig", "status": "failed"}],
+    }
+    (call,) = calls(response)
+    assert (call.id, call.result) == ("ig", None)
+    with pytest.raises(ImageGenerationFailedError):
+        imgcall.decode(call)
+
+
+def test_failed_response_without_images_is_a_problem_naming_it_and_the_reason() -> None:
+    response = {
+        "id": "resp_f",
+        "object": "response",
+        "status": "failed",
+        "output": [],
+        "error": {"code": "moderation_blocked", "message": "Rejected by the safety system."},
+    }
+    (problem,) = found(response)
+    assert isinstance(problem, Problem) and isinstance(problem.error, ImageGenerationFailedError)
+    assert (problem.id, problem.status) == ("resp_f", "failed")
+    assert str(problem.error) == (
+        "at <object>#/error: response 'resp_f' failed: "
+        "Rejected by the safety system. (moderation_blocked)"
+    )
+
+
+def test_invalid_item_inside_a_response_is_a_problem_with_its_location() -> None:
+    response = {"id": "r", "output": [{"type": "image_generation_call", "status": "completed"}]}
+    (problem,) = found(response)
+    assert isinstance(problem, Problem) and isinstance(problem.error, InvalidItemError)
+    assert problem.location == Location("<object>", "/output/0")
+    assert "field 'id'" in str(problem.error)
+
+
+def test_list_of_sdk_like_items_is_read() -> None:
+    class SdkItem:
+        def __init__(self, id: str) -> None:
+            self.id = id
+
+        def model_dump(self) -> dict[str, Any]:
+            return {"type": "image_generation_call", "id": self.id, "status": "completed"}
+
+    assert [c.id for c in calls([SdkItem("a"), SdkItem("b")])] == ["a", "b"]
+
+
+# -- OpenRouter server tool ----------------------------------------------------------------
+
+
+def test_server_tool_items_become_completed_calls_with_stable_ids() -> None:
+    path = fixture("server_tool_b64.json")
+    first, second = calls(path)
+    assert (first.id, first.status, first.location) == (
+        "ig_tmp_abc123",
+        "completed",
+        Location(str(path), "/output/0/imageB64"),
+    )
+    assert first.context["revised_prompt"] == "A lighthouse at dusk."
+    assert first.context["response_id"] == "resp_or_tool"
+    # No id of its own: <response id>-img<output index>, the same on every run.
+    assert second.id == "resp_or_tool-img1"
+    assert [c.id for c in calls(path)] == ["ig_tmp_abc123", "resp_or_tool-img1"]
+    assert imgcall.decode(first).format == "PNG" and imgcall.decode(second).format == "WEBP"
+
+
+@pytest.mark.usefixtures("no_network")
+def test_server_tool_url_is_a_problem_and_never_fetched() -> None:
+    path = fixture("server_tool_url.json")
+    (problem,) = found(path)
+    assert isinstance(problem, Problem) and isinstance(problem.error, UnsupportedResultError)
+    assert problem.id == "ig_tmp_url" and problem.location == Location(
+        str(path), "/output/0/result"
+    )
+    assert "https://example.com/image.png" in str(problem.error)
+    assert "never fetches" in str(problem.error)
+    with pytest.raises(UnsupportedResultError):
+        list(imgcall.iter_calls(path))
+
+
+def test_server_tool_prefers_inline_data_over_a_url() -> None:
+    value = {
+        "type": "openrouter:image_generation",
+        "result": "https://example.com/x.png",
+        "imageB64": PNG_1X1,
+        "status": "completed",
+    }
+    call = env.server_tool(value, Location("in"), {"response_id": "r"}, 3)
+    assert isinstance(call, ImageGenerationCall)
+    assert (call.id, call.result) == ("r-img3", PNG_1X1)
+
+
+def test_server_tool_without_data_keeps_its_status_or_fails_with_its_error() -> None:
+    pending = env.server_tool(
+        {"type": "openrouter:image_generation", "id": "t1", "status": "in_progress"},
+        Location("in"),
+        {},
+        0,
+    )
+    assert isinstance(pending, ImageGenerationCall)
+    assert (pending.status, pending.result) == ("in_progress", None)
+    with pytest.raises(imgcall.ImageNotReadyError):
+        imgcall.decode(pending)
+    failed = env.server_tool(
+        {"type": "openrouter:image_generation", "id": "t2", "status": "error", "error": "quota"},
+        Location("in"),
+        {},
+        0,
+    )
+    assert isinstance(failed, ImageGenerationCall) and failed.status == "failed"
+    with pytest.raises(ImageGenerationFailedError, match="quota"):
+        imgcall.decode(failed)
+
+
+# -- chat completions --------------------------------------------------------------------
+
+
+def test_chat_completion_image_is_a_jpeg_from_its_data_url() -> None:
+    path = fixture("chat_completion.json")
+    (call,) = calls(path)
+    assert call.id == "gen-1756000000-abc-0-0" and call.status == "completed"
+    assert call.location == Location(str(path), "/choices/0/message/images/0/image_url/url")
+    assert call.context == {
+        "response_id": "gen-1756000000-abc",
+        "model": "google/gemini-3-pro-image-preview",
+    }
+    image = imgcall.decode(call)  # no warning: the data URL says image/jpeg, and it is
+    assert (image.format, image.warnings) == ("JPEG", ())
+
+
+@pytest.mark.usefixtures("no_network")
+def test_chat_image_given_as_an_http_url_is_a_problem() -> None:
+    chat = {
+        "id": "gen-9",
+        "choices": [{"message": {"images": [{"image_url": {"url": "https://x.test/a.png"}}]}}],
+    }
+    (problem,) = found(chat)
+    assert isinstance(problem, Problem) and isinstance(problem.error, UnsupportedResultError)
+    assert problem.id == "gen-9-0-0"
+
+
+def test_chat_completion_without_images_yields_nothing() -> None:
+    chat = {"id": "gen-t", "choices": [{"message": {"role": "assistant", "content": "hi"}}]}
+    assert found(chat) == []
+
+
+# -- Images API --------------------------------------------------------------------------
+
+
+def test_images_body_yields_every_entry_with_its_declared_format() -> None:
+    path = fixture("images_body.json")
+    got = calls(path)
+    assert [c.id for c in got] == ["img-1713833628-0", "img-1713833628-1", "img-1713833628-2"]
+    assert [c.location for c in got] == [
+        Location(str(path), f"/data/{k}/b64_json") for k in range(3)
+    ]
+    assert [(c.model_extra or {}).get("media_type") for c in got] == [
+        "image/png",
+        "image/jpeg",
+        "image/svg+xml",
+    ]
+    images = [imgcall.decode(c) for c in got]
+    assert [i.format for i in images] == ["PNG", "JPEG", "SVG"]
+    assert all(i.warnings == () for i in images)
+
+
+def test_declared_format_that_disagrees_with_the_bytes_is_a_warning() -> None:
+    body = load("images_body.json")
+    body["data"][1]["media_type"] = "image/png"  # the bytes are a JPEG
+    call = calls(body)[1]
+    with pytest.warns(imgcall.ImgcallWarning, match="declared PNG but the bytes are JPEG"):
+        assert imgcall.decode(call).format == "JPEG"
+
+
+@pytest.mark.usefixtures("no_network")
+def test_images_body_url_entry_is_a_problem() -> None:
+    body = {"created": 5, "data": [{"url": "https://oaidalle.test/img.png"}]}
+    (problem,) = found(body)
+    assert isinstance(problem, Problem) and isinstance(problem.error, UnsupportedResultError)
+    assert problem.id == "img-5-0"
+
+
+def test_what_counts_as_an_images_body() -> None:
+    assert env.is_images_body({"created": 1, "data": []})
+    assert env.is_images_body({"data": [{"b64_json": "x"}, {"url": "y"}]})
+    assert not env.is_images_body({"object": "list", "data": [{"b64_json": "x"}]})
+    assert not env.is_images_body({"data": [{"id": "file_1"}]})
+    assert not env.is_images_body({"data": []})
+
+
+# -- synthetic ids and error text ---------------------------------------------------------
+
+
+def test_base_id_prefers_response_id_then_custom_id_then_time_then_input_name() -> None:
+    where = Location("out/batch.jsonl", line=7)
+    assert env.base_id({"response_id": "r", "custom_id": "c"}, where, 5) == "r"
+    assert env.base_id({"custom_id": "c"}, where, 5) == "c"
+    assert env.base_id({}, where, 5) == "img-5"
+    assert env.base_id({}, where, True) == "batch-7"
+    assert env.base_id({}, Location("out/body.json")) == "body"
+    assert env.base_id({}, Location("<input>")) == "image"
+
+
+def test_images_body_without_created_is_named_after_the_input(tmp_path: Path) -> None:
+    path = tmp_path / "dalle.json"
+    path.write_text(json.dumps({"data": [{"b64_json": PNG_1X1}, {"b64_json": PNG_1X1}]}))
+    assert [c.id for c in calls(path)] == ["dalle-0", "dalle-1"]
+
+
+def test_describe_error() -> None:
+    assert env.describe_error({"message": "m", "code": "c"}) == "m (c)"
+    assert env.describe_error({"message": "m", "type": "t"}) == "m (t)"
+    assert env.describe_error({"code": "c"}) == "c"
+    assert env.describe_error({"param": None}) == "{'param': None}"
+    assert env.describe_error("plain") == "plain"
+
+
+def test_error_body_is_a_problem() -> None:
+    (problem,) = found({"error": {"message": "Invalid API key", "code": 401}})
+    assert isinstance(problem.error, ImageGenerationFailedError)
+    assert problem.reason == "the API reported an error: Invalid API key (401)"
+
+
+# -- Batch API ---------------------------------------------------------------------------
+
+
+def test_batch_output_yields_images_and_a_problem_per_failed_line() -> None:
+    path = fixture("batch_output.jsonl")
+    got = found(path)
+    summary = [
+        (type(f).__name__, f.id, f.location.line if isinstance(f.location, Location) else None)
+        for f in got
+    ]
+    assert summary == [
+        ("ImageGenerationCall", "ig_b1", 1),
+        ("Problem", "img-0002", 2),
+        ("Problem", "img-0003", 3),
+        ("Problem", None, 4),
+        ("ImageGenerationCall", "img-0005-0", 5),
+        ("ImageGenerationCall", "img-0005-1", 5),
+        ("Problem", "img-0006", 6),
+    ]
+    good = got[0]
+    assert isinstance(good, ImageGenerationCall)
+    assert good.location == Location(str(path), "/response/body/output/0", 1)
+    assert good.context == {
+        "custom_id": "img-0001",
+        "batch_request_id": "batch_req_1",
+        "response_id": "resp_b1",
+        "model": "gpt-5",
+        "size": "1024x1024",
+        "output_format": "png",
+    }
+    assert [f.context["custom_id"] for f in got if f.id is not None] == [
+        "img-0001",
+        "img-0002",
+        "img-0003",
+        "img-0005",
+        "img-0005",
+        "img-0006",
+    ]
+
+
+def test_batch_problems_name_the_custom_id_and_the_api_message() -> None:
+    problems = [f for f in found(fixture("batch_output.jsonl")) if isinstance(f, Problem)]
+    rejected, expired, broken, empty = problems
+    assert isinstance(rejected.error, ImageGenerationFailedError)
+    assert rejected.reason == (
+        "batch request 'img-0002' failed with HTTP 400: "
+        "Your request was rejected by the safety system. (moderation_blocked)"
+    )
+    assert rejected.status == "failed"
+    assert isinstance(expired.error, ImageGenerationFailedError)
+    assert expired.reason == (
+        "batch request 'img-0003' failed: This request could not be executed before the "
+        "completion window expired. (batch_expired)"
+    )
+    assert isinstance(broken.error, InvalidInputError)
+    assert "line 4 is not valid JSON" in str(broken.error)
+    assert isinstance(empty.error, EmptyResultError)
+    assert (
+        empty.reason
+        == "batch request 'img-0006' succeeded (HTTP 200) but its response holds no image"
+    )
+
+
+def test_batch_body_that_ended_incomplete_says_why() -> None:
+    line = {
+        "custom_id": "c7",
+        "response": {
+            "status_code": 200,
+            "body": {
+                "id": "r7",
+                "status": "incomplete",
+                "incomplete_details": {"reason": "max_output_tokens"},
+                "output": [],
+            },
+        },
+    }
+    (problem,) = found(line)
+    assert isinstance(problem.error, EmptyResultError) and problem.status == "incomplete"
+    assert problem.reason.endswith(
+        "holds no image; the response status is 'incomplete' (max_output_tokens)"
+    )
+
+
+def test_batch_line_with_neither_response_nor_error() -> None:
+    (problem,) = found({"custom_id": "c8", "response": None, "error": None})
+    assert isinstance(problem.error, InvalidInputError)
+    assert problem.reason == "batch request 'c8' has neither a response nor an error"
+
+
+def test_batch_line_with_a_chat_body() -> None:
+    chat = load("chat_completion.json")
+    line = {"custom_id": "c9", "response": {"status_code": 200, "body": chat}, "error": None}
+    (call,) = calls(line)
+    assert call.id == "gen-1756000000-abc-0-0"
+    assert call.context["custom_id"] == "c9"
+    assert call.location == Location(
+        "<object>", "/response/body/choices/0/message/images/0/image_url/url"
+    )
+
+
+def test_iter_calls_raises_the_first_batch_problem_and_skip_drops_them() -> None:
+    path = fixture("batch_output.jsonl")
+    got = []
+    with pytest.raises(ImageGenerationFailedError, match="img-0002"):
+        for call in imgcall.iter_calls(path):
+            got.append(call.id)
+    assert got == ["ig_b1"]
+    assert [c.id for c in imgcall.iter_calls(path, errors="skip")] == [
+        "ig_b1",
+        "img-0005-0",
+        "img-0005-1",
+    ]

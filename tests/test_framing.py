@@ -1,0 +1,340 @@
+"""imgcall.framing: sources to parsed records (whole document, JSON Lines, SSE events)."""
+
+from __future__ import annotations
+
+import gc
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from imgcall import framing
+from imgcall.errors import InvalidInputError
+from imgcall.framing import Record, looks_like_content, read_records
+from imgcall.models import Location
+
+ENVELOPES = Path(__file__).resolve().parent.parent / "fixtures" / "envelopes"
+
+
+def records(source: object, name: str | None = None) -> list[Record]:
+    return list(read_records(source, name)[1])
+
+
+def values(source: object) -> list[Any]:
+    return [r.value for r in records(source)]
+
+
+def lines_of(source: object) -> list[int | None]:
+    return [r.line for r in records(source)]
+
+
+# -- whole documents and JSON Lines -------------------------------------------------------
+
+
+def test_pretty_printed_document_is_one_record_without_a_line() -> None:
+    text = json.dumps({"id": "resp_1", "output": [{"a": 1}]}, indent=2)
+    (record,) = records(text)
+    assert record == Record({"id": "resp_1", "output": [{"a": 1}]})
+
+
+def test_single_line_document_is_a_document_not_json_lines() -> None:
+    (record,) = records(b'  {"id": "x"}\n\n  \n')
+    assert (record.value, record.line) == ({"id": "x"}, None)
+
+
+def test_json_lines_keep_their_line_numbers_across_blank_lines() -> None:
+    text = '{"n": 1}\n\n{"n": 2}\r\n   \n{"n": 3}'
+    assert [(r.value["n"], r.line) for r in records(text)] == [(1, 1), (2, 3), (3, 5)]
+
+
+def test_broken_line_in_the_middle_is_an_error_record_for_that_line_only() -> None:
+    got = records('{"n": 1}\n{"n": 2, "x": tru}\n{"n": 3}\n')
+    assert [r.value for r in got] == [{"n": 1}, None, {"n": 3}]
+    error = got[1].error
+    assert isinstance(error, InvalidInputError)
+    assert error.location == Location("<input>", line=2, column=18)
+    assert "line 2 is not valid JSON" in str(error) and "column 18" in str(error)
+    assert isinstance(error.__cause__, ValueError)
+
+
+def test_broken_first_line_of_json_lines_does_not_hide_the_others() -> None:
+    got = records('{"custom_id": "a", "respo\n{"n": 2}\n{"n": 3}\n')
+    assert got[0].error is not None and got[0].line == 1
+    assert [(r.value, r.line) for r in got[1:]] == [({"n": 2}, 2), ({"n": 3}, 3)]
+
+
+def test_pretty_printed_list_of_one_object_per_line_is_still_a_document() -> None:
+    assert values('[\n{"n": 1}\n]\n') == [[{"n": 1}]]
+    text = '{"id": "r", "output": [\n  {"type": "image_generation_call"}\n]}\n'
+    assert values(text) == [{"id": "r", "output": [{"type": "image_generation_call"}]}]
+
+
+def test_broken_document_raises_naming_input_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "resp.json"
+    path.write_text('\n{\n  "id": "resp_1",\n  "output": [tru]\n}\n')
+    with pytest.raises(InvalidInputError) as info:
+        records(path)
+    assert info.value.location == Location(str(path), line=4, column=17)
+    assert str(path) in str(info.value) and "line 4, column 17" in str(info.value)
+    assert isinstance(info.value.__cause__, ValueError)
+
+
+@pytest.mark.parametrize("text", ["", "   \n\n", "\ufeff"])
+def test_empty_input_is_an_invalid_input(text: str) -> None:
+    with pytest.raises(InvalidInputError, match="empty"):
+        records(text.encode())
+
+
+def test_text_that_is_neither_json_nor_sse_is_an_invalid_input() -> None:
+    with pytest.raises(InvalidInputError, match="not JSON, JSON Lines or an SSE transcript"):
+        records(b"hello world\n")
+
+
+def test_utf8_bom_is_ignored() -> None:
+    assert values(b'\xef\xbb\xbf{"n": 1}\n{"n": 2}\n') == [{"n": 1}, {"n": 2}]
+
+
+# -- SSE ---------------------------------------------------------------------------------
+
+
+def test_sse_with_event_lines_uses_the_json_type_and_fills_it_from_event() -> None:
+    text = (
+        "event: response.created\n"
+        'data: {"type": "response.created", "n": 1}\n\n'
+        "event: response.in_progress\n"
+        'data: {"n": 2}\n\n'
+    )
+    got = records(text)
+    assert [(r.value, r.line) for r in got] == [
+        ({"type": "response.created", "n": 1}, 2),
+        ({"type": "response.in_progress", "n": 2}, 5),
+    ]
+
+
+def test_sse_data_only_with_crlf_comments_and_done() -> None:
+    text = ': OPENROUTER PROCESSING\r\n\r\ndata: {"n": 1}\r\n\r\n: ping\r\ndata:{"n":2}\r\n\r\n'
+    text += "data: [DONE]\r\n\r\n"
+    assert [(r.value, r.line) for r in records(text)] == [({"n": 1}, 3), ({"n": 2}, 6)]
+
+
+def test_sse_multi_line_data_is_joined_with_newlines() -> None:
+    (record,) = records('data: {"type": "x",\ndata:  "n": 1}\n\n')
+    assert record == Record({"type": "x", "n": 1}, line=1)
+
+
+def test_broken_multi_line_sse_event_points_at_the_line_and_column_in_the_file() -> None:
+    (record,) = records('event: x\ndata: {"type": "x",\ndata:"n": tru}\n\n')
+    assert record.error is not None
+    assert record.error.location == Location("<input>", line=3, column=14)
+
+
+def test_sse_data_lines_without_blank_separators_are_read_one_by_one() -> None:
+    got = records('data: {"n": 1}\ndata: {"n": 2}\n')
+    assert [(r.value, r.line) for r in got] == [({"n": 1}, 1), ({"n": 2}, 2)]
+
+
+def test_sse_whitespace_only_line_separates_events() -> None:
+    assert values('data: {"n": 1}\n  \ndata: {"n": 2}\n\n') == [{"n": 1}, {"n": 2}]
+
+
+def test_sse_last_event_without_trailing_blank_line_is_delivered() -> None:
+    assert values('event: a\ndata: {"n": 1}') == [{"type": "a", "n": 1}]
+
+
+def test_broken_sse_event_is_an_error_record_and_the_stream_goes_on() -> None:
+    got = records('data: {"n": 1}\n\ndata: {"n": \n\ndata: {"n": 3}\n\n')
+    assert [r.value for r in got] == [{"n": 1}, None, {"n": 3}]
+    error = got[1].error
+    assert error is not None and error.location == Location("<input>", line=3, column=12)
+    assert "the SSE event at line 3 is not valid JSON" in str(error)
+
+
+def test_json_line_inside_an_sse_transcript_is_reported_not_dropped() -> None:
+    got = records('data: {"n": 1}\n\n{"n": 2}\n\nretry: 10\nid: 5\n\n')
+    assert got[0].value == {"n": 1}
+    assert got[1].error is not None and "line 3 is not an SSE field" in str(got[1].error)
+    assert len(got) == 2
+
+
+def test_sse_fixture_has_every_event_of_the_stream() -> None:
+    got = records(ENVELOPES / "openai_stream.sse")
+    types = [r.value["type"] for r in got]
+    assert types[0] == "response.created" and types[-1] == "response.completed"
+    assert len(types) == 13 and all(r.line == 2 + 3 * i for i, r in enumerate(got))
+
+
+# -- reading: no line limit, chunk boundaries, laziness -----------------------------------
+
+
+def test_a_12_mb_data_line_is_read_whole() -> None:
+    payload = "A" * (12 * 1024 * 1024)
+    text = f'event: x\ndata: {{"type": "x", "result": "{payload}"}}\n\n'.encode()
+    (record,) = records(io.BytesIO(text))
+    assert len(record.value["result"]) == len(payload) and record.line == 2
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7])
+def test_lines_split_across_tiny_reads_including_crlf(
+    chunk: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(framing, "CHUNK_SIZE", chunk)
+    path = tmp_path / "stream.txt"
+    path.write_bytes(b'\xef\xbb\xbf: hi\r\n\r\ndata: {"n": 1}\r\n\r\ndata: {"n": 22}\r\n\r\n')
+    assert [(r.value, r.line) for r in records(path)] == [({"n": 1}, 3), ({"n": 22}, 5)]
+
+
+class CountingReader(io.RawIOBase):
+    """A binary stream that records how many bytes were handed out."""
+
+    def __init__(self, data: bytes) -> None:
+        self._inner = io.BytesIO(data)
+        self.handed_out = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._inner.readinto(buffer)
+        self.handed_out += n
+        return n
+
+
+def test_json_lines_are_read_one_record_at_a_time() -> None:
+    line = json.dumps({"result": "B" * 3_000_000}).encode() + b"\n"
+    stream = CountingReader(line * 10)
+    _, iterator = read_records(stream)
+    first = next(iterator)
+    assert first.line == 1
+    # The first record and the look-ahead chunk, never the whole input.
+    assert stream.handed_out <= len(line) + 2 * framing.CHUNK_SIZE < 10 * len(line)
+    assert sum(1 for _ in iterator) == 9
+
+
+def test_path_is_not_opened_until_iterated_and_missing_path_is_invalid_input(
+    tmp_path: Path,
+) -> None:
+    name, iterator = read_records(tmp_path / "missing.jsonl")
+    assert name == str(tmp_path / "missing.jsonl")
+    with pytest.raises(InvalidInputError, match="cannot read") as info:
+        next(iterator)
+    assert isinstance(info.value.__cause__, OSError)
+
+
+def test_directory_is_an_invalid_input(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="cannot read"):
+        records(tmp_path)
+
+
+def test_abandoned_path_iterator_closes_its_file(tmp_path: Path) -> None:
+    path = tmp_path / "lines.jsonl"
+    path.write_text('{"n": 1}\n{"n": 2}\n{"n": 3}\n')
+    _, iterator = read_records(path)
+    assert next(iterator).value == {"n": 1}
+    del iterator
+    gc.collect()  # an unclosed file would raise ResourceWarning (filterwarnings=error)
+
+
+def test_read_errors_are_wrapped() -> None:
+    class Broken(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            raise OSError("device gone")
+
+    with pytest.raises(InvalidInputError, match="device gone") as info:
+        records(Broken())
+    assert isinstance(info.value.__cause__, OSError)
+
+
+# -- kinds of source ---------------------------------------------------------------------
+
+
+def test_str_rule_for_content_versus_path() -> None:
+    assert looks_like_content('{"a": 1}') and looks_like_content(" [1]")
+    assert looks_like_content("data: {}") and looks_like_content("event: x")
+    assert looks_like_content(": comment") and looks_like_content("a\nb")
+    assert not looks_like_content("out/response.json")
+
+
+def test_every_text_source_gives_the_same_records(tmp_path: Path) -> None:
+    text = 'event: e\ndata: {"n": 1}\n\ndata: {"n": 2}\n\n'
+    path = tmp_path / "t.bin"
+    path.write_text(text)
+    expected = [({"type": "e", "n": 1}, 2), ({"n": 2}, 4)]
+    with open(path, "rb") as binary, open(path, encoding="utf-8") as textfile:
+        sources: list[object] = [
+            text,
+            text.encode(),
+            bytearray(text.encode()),
+            memoryview(text.encode()),
+            str(path),
+            path,
+            binary,
+            textfile,
+            io.StringIO(text),
+            text.splitlines(),  # lines without newlines, like httpx's iter_lines()
+            text.splitlines(keepends=True),  # like readlines()
+            iter(text.splitlines()),
+        ]
+        for source in sources:
+            assert [(r.value, r.line) for r in records(source)] == expected, source
+
+
+def test_input_names() -> None:
+    assert read_records('{"a": 1}')[0] == "<input>"
+    assert read_records({"a": 1})[0] == "<object>"
+    assert read_records(iter([{"a": 1}]))[0] == "<events>"
+    assert read_records(io.BytesIO(b"{}"))[0] == "<stream>"
+    assert read_records(b"{}", name="<stdin>")[0] == "<stdin>"
+
+
+def test_parsed_values_and_sdk_objects_are_single_records() -> None:
+    class Sdk:
+        def model_dump(self) -> dict[str, Any]:
+            return {"id": "resp_1"}
+
+    class Legacy:
+        def to_dict(self) -> dict[str, Any]:
+            return {"id": "resp_2"}
+
+    assert values({"id": 1}) == [{"id": 1}]
+    assert values([{"id": 1}, {"id": 2}]) == [[{"id": 1}, {"id": 2}]]
+    assert values(({"id": 1},)) == [({"id": 1},)]
+    assert values(Sdk()) == [{"id": "resp_1"}]
+    assert read_records(Sdk())[0] == "<Sdk>"
+    assert values(Legacy()) == [{"id": "resp_2"}]
+
+
+def test_failing_sdk_object_is_wrapped() -> None:
+    class Broken:
+        def model_dump(self) -> dict[str, Any]:
+            raise RuntimeError("boom")
+
+    with pytest.raises(InvalidInputError, match=r"Broken.model_dump\(\) failed: boom") as info:
+        records(Broken())
+    assert isinstance(info.value.__cause__, RuntimeError)
+
+
+def test_iterable_of_events_is_consumed_one_event_at_a_time() -> None:
+    pulled: list[int] = []
+
+    def events() -> Iterator[dict[str, int]]:
+        for n in range(3):
+            pulled.append(n)
+            yield {"n": n}
+
+    _, iterator = read_records(events())
+    assert pulled == []
+    assert next(iterator) == Record({"n": 0}, pointer="/0")
+    assert pulled == [0]
+    assert next(iterator) == Record({"n": 1}, pointer="/1")
+    assert pulled == [0, 1]
+
+
+def test_unsupported_source_type() -> None:
+    with pytest.raises(InvalidInputError, match="value of type int"):
+        read_records(42)
