@@ -1,0 +1,710 @@
+"""The imgcall command line: every option, exit code and message; stdout and stderr apart."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import random
+import shlex
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+from PIL import Image
+
+import imgcall.cli
+from imgcall.cli import cli
+from imgcall.saving import MANIFEST_NAME, TEMP_SUFFIX, ItemRecord
+from tests.conftest import ITEMS_DIR
+
+REPO = Path(__file__).resolve().parent.parent
+RESPONSE = str(ITEMS_DIR / "response.json")
+PNG_ITEM = str(ITEMS_DIR / "png.json")
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def run(runner: CliRunner, *args: str, input: bytes | str | None = None) -> Result:
+    return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def png(color: tuple[int, int, int] = (10, 20, 30), size: tuple[int, int] = (8, 6)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def noise_png(side: int, seed: int = 0) -> bytes:
+    raw = random.Random(seed).randbytes(side * side * 3)
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (side, side), raw).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def item(id: str, data: bytes | None, status: str = "completed", **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": "image_generation_call", "id": id, "status": status, **extra}
+    body["result"] = b64(data) if data is not None else None
+    return body
+
+
+def write_json(path: Path, value: Any) -> str:
+    path.write_text(json.dumps(value))
+    return str(path)
+
+
+def lines(text: str) -> list[str]:
+    return text.splitlines()
+
+
+def subprocess_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+# --- help and version ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [[], ["extract"], ["ls"]])
+def test_help_has_a_description_and_examples(runner: CliRunner, command: list[str]) -> None:
+    result = run(runner, *command, "--help")
+    assert result.exit_code == 0
+    assert "Examples:" in result.stdout
+    assert "imgcall " in result.stdout.split("Examples:")[1]
+    assert result.stderr == ""
+
+
+def test_extract_help_lists_every_option(runner: CliRunner) -> None:
+    text = run(runner, "extract", "-h").stdout
+    for option in [
+        "-o, --out",
+        "-n, --name",
+        "--on-conflict",
+        "--convert",
+        "--partials",
+        "--strict-status",
+        "--check",
+        "--max-pixels",
+        "--max-bytes",
+        "--no-manifest",
+        "--json",
+        "-j, --jobs",
+        "-q, --quiet",
+    ]:
+        assert option in text
+    assert "Exit codes" in text
+
+
+def test_version(runner: CliRunner) -> None:
+    result = run(runner, "--version")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("imgcall, version ")
+
+
+def test_help_does_not_import_pydantic_or_pillow() -> None:
+    code = (
+        "import sys; from imgcall.cli import main; sys.argv=['imgcall','--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('pydantic', 'PIL', 'pybase64') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env()
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+# --- extract: the main job -----------------------------------------------------------------
+
+
+def test_extract_prints_one_line_per_saved_file(
+    runner: CliRunner, tmp_path: Path, image_bytes: Callable[[str], bytes]
+) -> None:
+    result = run(runner, "extract", RESPONSE, "-o", "out")
+
+    assert result.exit_code == 0
+    assert lines(result.stdout) == [os.path.join("out", "ig_68a1.png"), "out/ig_68a2.jpg"]
+    assert (tmp_path / "out" / "ig_68a1.png").read_bytes() == image_bytes("tiny.png")
+    stderr = lines(result.stderr)
+    assert stderr[0].startswith("warning: ") and "'ig_68a2'" in stderr[0]
+    assert "generating" in stderr[0]
+    assert stderr[-1] == (
+        "imgcall: 2 saved, 0 already present, 0 skipped, 0 problems "
+        f"(manifest: {os.path.join('out', MANIFEST_NAME)})"
+    )
+
+
+def test_output_defaults_to_the_current_folder(runner: CliRunner, tmp_path: Path) -> None:
+    result = run(runner, "extract", PNG_ITEM)
+    assert result.exit_code == 0
+    assert result.stdout == "ig_png.png\n"
+    assert (tmp_path / "ig_png.png").exists() and (tmp_path / MANIFEST_NAME).exists()
+
+
+def test_several_inputs_in_one_run(runner: CliRunner, tmp_path: Path) -> None:
+    result = run(
+        runner, "extract", RESPONSE, PNG_ITEM, str(ITEMS_DIR / "items_list.json"), "-o", "o"
+    )
+    assert result.exit_code == 0
+    assert len(lines(result.stdout)) == 5
+    assert len((tmp_path / "o" / MANIFEST_NAME).read_text().splitlines()) == 5
+
+
+def test_rerun_is_idempotent(runner: CliRunner) -> None:
+    first = run(runner, "extract", RESPONSE, "-o", "out")
+    second = run(runner, "extract", RESPONSE, "-o", "out")
+    assert first.exit_code == second.exit_code == 0
+    assert second.stdout == first.stdout  # the files that hold the images, either way
+    assert "0 saved, 2 already present, 0 skipped, 0 problems" in second.stderr
+
+
+# --- stdin -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [[], ["-"]])
+def test_stdin(runner: CliRunner, tmp_path: Path, args: list[str]) -> None:
+    payload = (ITEMS_DIR / "png.json").read_bytes()
+    result = run(runner, "extract", *args, "-o", "out", "-n", "{stem}-{id}", input=payload)
+    assert result.exit_code == 0
+    assert result.stdout == os.path.join("out", "stdin-ig_png.png") + "\n"
+    line = json.loads((tmp_path / "out" / MANIFEST_NAME).read_text())
+    assert line["input"] == "<stdin>" and line["location"] == "<stdin>"
+
+
+def test_stdin_with_files(runner: CliRunner) -> None:
+    payload = (ITEMS_DIR / "jpeg.json").read_bytes()
+    result = run(runner, "extract", PNG_ITEM, "-", "-o", "out", input=payload)
+    assert result.exit_code == 0
+    assert lines(result.stdout) == ["out/ig_png.png", "out/ig_jpeg.jpg"]
+
+
+def test_stdin_twice_is_a_usage_error(runner: CliRunner) -> None:
+    result = run(runner, "extract", "-", "-", input="{}")
+    assert result.exit_code == 2
+    assert "only once" in result.stderr
+
+
+def test_no_input_on_a_terminal_is_a_usage_error(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Terminal(io.BytesIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(click, "get_binary_stream", lambda name: Terminal())
+    result = run(runner, "extract")
+    assert result.exit_code == 2
+    assert "standard input is a terminal" in result.stderr
+    assert result.stdout == ""
+
+
+def test_stdin_in_a_real_process(tmp_path: Path) -> None:
+    payload = (ITEMS_DIR / "response.json").read_bytes()
+    done = subprocess.run(
+        [sys.executable, "-m", "imgcall", "extract", "-", "-o", str(tmp_path / "out")],
+        input=payload,
+        capture_output=True,
+        env=subprocess_env(),
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().splitlines() == [
+        str(tmp_path / "out" / "ig_68a1.png"),
+        str(tmp_path / "out" / "ig_68a2.jpg"),
+    ]
+    assert b"2 saved" in done.stderr
+    assert b"Traceback" not in done.stderr
+
+
+def test_broken_stdin_in_a_real_process(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "imgcall", "extract", "-o", str(tmp_path / "out")],
+        input=b'{"type": "image_generation_call", "id": ',
+        capture_output=True,
+        env=subprocess_env(),
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert b"<stdin>" in done.stderr and b"JSON" in done.stderr
+    assert b"Traceback" not in done.stderr
+    # The problem is in the manifest like any other; no image file is written.
+    manifest = tmp_path / "out" / MANIFEST_NAME
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [MANIFEST_NAME]
+    line = json.loads(manifest.read_text())
+    assert (line["outcome"], line["error_type"], line["input"]) == (
+        "failed",
+        "InvalidInputError",
+        "<stdin>",
+    )
+
+
+# --- exit codes ------------------------------------------------------------------------------
+
+
+def test_exit_1_when_some_item_fails_and_the_rest_is_saved(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    result = run(runner, "extract", PNG_ITEM, str(ITEMS_DIR / "status_failed.json"), "-o", "out")
+    assert result.exit_code == 1
+    assert result.stdout == "out/ig_png.png\n"
+    problem, summary = lines(result.stderr)
+    assert problem.startswith("error: ") and "status_failed.json" in problem
+    assert "'ig_failed'" in problem and "the API reported status 'failed'" in problem
+    assert "1 saved" in summary and "1 problem" in summary
+
+
+def test_exit_1_when_every_item_fails(runner: CliRunner) -> None:
+    result = run(runner, "extract", str(ITEMS_DIR / "bad_base64.json"), "-o", "out")
+    assert result.exit_code == 1
+    assert "offset 40" in result.stderr and "'ig_bad_b64'" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("content", ["{not json", ""])
+def test_exit_2_for_unparseable_input(runner: CliRunner, tmp_path: Path, content: str) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text(content)
+    result = run(runner, "extract", str(broken), "-o", "out")
+    assert result.exit_code == 2
+    problem = lines(result.stderr)[0]
+    assert problem.startswith(f"error: {broken}")  # names the input (and line, if any)
+    assert "Traceback" not in result.stderr
+
+
+def test_exit_2_for_a_missing_file_after_saving_the_rest(runner: CliRunner, tmp_path: Path) -> None:
+    result = run(runner, "extract", PNG_ITEM, "missing.json", "-o", "out")
+    assert result.exit_code == 2
+    assert result.stdout == "out/ig_png.png\n"
+    assert "error: cannot read missing.json" in result.stderr
+    assert (tmp_path / "out" / "ig_png.png").exists()
+
+
+def test_exit_1_for_a_broken_line_inside_json_lines(runner: CliRunner, tmp_path: Path) -> None:
+    """A broken line is a problem of one item; the input as a whole was read: exit 1."""
+    pytest.importorskip("imgcall.framing")  # JSON Lines come with the framing layer
+    good = (ITEMS_DIR / "png.json").read_text().replace("\n", "")
+    other = (ITEMS_DIR / "jpeg.json").read_text().replace("\n", "")
+    source = tmp_path / "lines.jsonl"
+    source.write_text(f'{good}\n{{"type": "image_gen\n{other}\n')
+    result = run(runner, "extract", str(source), "-o", "out")
+    assert result.exit_code == 1
+    assert lines(result.stdout) == ["out/ig_png.png", "out/ig_jpeg.jpg"]
+    assert f"error: {source}:2" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--on-conflict", "replace"], "--on-conflict"),
+        (["--convert", "tiff"], "--convert"),
+        (["--check", "paranoid"], "--check"),
+        (["--max-pixels", "0"], "--max-pixels"),
+        (["--max-bytes", "-5"], "--max-bytes"),
+        (["--max-bytes", "lots"], "--max-bytes"),
+        (["-j", "-1"], "--jobs"),
+        (["--bogus"], "--bogus"),
+        (["-n", "{nope}"], "unknown field 'nope'"),
+        (["-n", "{id.__class__}"], "unknown field"),
+        (["-n", "{id"], "template"),
+    ],
+)
+def test_exit_2_for_bad_options(runner: CliRunner, args: list[str], message: str) -> None:
+    result = run(runner, "extract", PNG_ITEM, *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_exit_2_when_the_output_folder_is_a_file(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("")
+    result = run(runner, "extract", PNG_ITEM, "-o", "taken")
+    assert result.exit_code == 2
+    assert "taken" in result.stderr
+
+
+@pytest.mark.parametrize("payload", [{"object": "response", "output": []}, [], {"a": 1}])
+def test_exit_3_when_no_image_is_found(runner: CliRunner, tmp_path: Path, payload: Any) -> None:
+    source = write_json(tmp_path / "empty.json", payload)
+    result = run(runner, "extract", source, "-o", "out")
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert result.stderr == f"imgcall: no images found in {source}\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_exit_3_message_even_when_quiet(runner: CliRunner) -> None:
+    result = run(runner, "extract", str(ITEMS_DIR / "wrong_type.json"), "-q")
+    assert result.exit_code == 3
+    assert "no images found" in result.stderr
+
+
+def test_unreadable_input_wins_over_failed_items(runner: CliRunner) -> None:
+    result = run(runner, "extract", str(ITEMS_DIR / "status_failed.json"), "missing.json")
+    assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("fixture", sorted(p.name for p in ITEMS_DIR.glob("*.json")))
+def test_no_traceback_for_any_fixture(runner: CliRunner, fixture: str) -> None:
+    result = runner.invoke(cli, ["extract", str(ITEMS_DIR / fixture), "-o", "out"])
+    assert result.exit_code in (0, 1, 2, 3)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.stderr
+
+
+def test_exit_code_mapping_is_in_one_place() -> None:
+    assert imgcall.cli.exit_code_for(imgcall.InvalidInputError("x")) == 2
+    assert imgcall.cli.exit_code_for(imgcall.OutputError("x")) == 1
+    assert imgcall.cli.exit_code_for(imgcall.ImageGenerationFailedError("x")) == 1
+    assert imgcall.cli.run_exit_code([], 0) == 3
+    assert imgcall.cli.run_exit_code([], 4) == 0
+    assert imgcall.cli.run_exit_code([1, 2, 1], 4) == 2
+
+
+# --- messages ------------------------------------------------------------------------------
+
+
+def test_problem_line_names_input_item_and_custom_id() -> None:
+    record = ItemRecord(
+        index=3,
+        input="batch.jsonl",
+        id="ig_7",
+        status="failed",
+        outcome="failed",
+        location="batch.jsonl:4#/response/body/output/0",
+        custom_id="req-4",
+        error=imgcall.ImageGenerationFailedError("the API reported status 'failed'"),
+    )
+    assert imgcall.cli.problem_line(record) == (
+        "error: batch.jsonl:4#/response/body/output/0: item 'ig_7' (custom_id 'req-4'): "
+        "the API reported status 'failed'"
+    )
+
+
+def test_control_characters_in_ids_are_escaped_on_the_terminal(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    source = write_json(tmp_path / "evil.json", item("\x1b[2Jevil", None, "failed"))
+    result = run(runner, "extract", source, "-o", "out")
+    assert "\x1b" not in result.stderr
+    assert "\\x1b[2Jevil" in result.stderr
+
+
+# --- options -------------------------------------------------------------------------------
+
+
+def test_json_output_has_the_manifest_fields(runner: CliRunner, tmp_path: Path) -> None:
+    result = run(
+        runner, "extract", RESPONSE, str(ITEMS_DIR / "status_failed.json"), "-o", "out", "--json"
+    )
+    assert result.exit_code == 1
+    objects = [json.loads(line) for line in lines(result.stdout)]
+    assert [o["outcome"] for o in objects] == ["saved", "saved", "failed"]
+    for key in ("id", "status", "outcome", "path", "format", "width", "height", "bytes"):
+        assert all(key in o for o in objects)
+    for key in ("sha256", "location", "custom_id", "revised_prompt", "error"):
+        assert all(key in o for o in objects)
+    assert objects[0]["path"] == str((tmp_path / "out" / "ig_68a1.png").resolve())
+    assert (objects[0]["width"], objects[0]["height"], objects[0]["format"]) == (16, 12, "PNG")
+    assert objects[2]["id"] == "ig_failed" and "failed" in objects[2]["error"]
+    manifest = [json.loads(x) for x in (tmp_path / "out" / MANIFEST_NAME).read_text().splitlines()]
+    assert manifest == objects
+    assert "error: " in result.stderr  # problems are still reported on stderr
+
+
+def test_quiet_prints_only_errors(runner: CliRunner, tmp_path: Path) -> None:
+    ok = run(runner, "extract", RESPONSE, "-o", "out", "-q")
+    assert ok.exit_code == 0
+    assert ok.stdout == "" and ok.stderr == ""
+    assert (tmp_path / "out" / "ig_68a1.png").exists()
+    bad = run(runner, "extract", str(ITEMS_DIR / "status_failed.json"), "-q", "-o", "out")
+    assert bad.exit_code == 1
+    assert bad.stdout == ""
+    assert len(lines(bad.stderr)) == 1 and bad.stderr.startswith("error: ")
+
+
+@pytest.mark.parametrize(
+    ("policy", "code", "stdout", "fragment"),
+    [
+        ("error", 1, "", "already exists with different content"),
+        ("skip", 0, "", "skipped: "),
+        ("rename", 0, "out/ig_png-1.png\n", "1 saved"),
+        ("overwrite", 0, "out/ig_png.png\n", "1 saved (1 overwritten)"),
+    ],
+)
+def test_on_conflict(
+    runner: CliRunner, tmp_path: Path, policy: str, code: int, stdout: str, fragment: str
+) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "ig_png.png").write_bytes(png((1, 2, 3)))
+    result = run(runner, "extract", PNG_ITEM, "-o", "out", "--on-conflict", policy)
+    assert result.exit_code == code
+    assert result.stdout == stdout
+    assert fragment in result.stderr
+    if policy == "error":
+        assert "--on-conflict" in result.stderr
+
+
+def test_name_template(runner: CliRunner) -> None:
+    result = run(runner, "extract", RESPONSE, "-o", "out", "-n", "{stem}-{index:02d}-{status}")
+    assert lines(result.stdout) == [
+        "out/response-00-completed.png",
+        "out/response-01-generating.jpg",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("target", "ext", "fmt"),
+    [("png", "png", "PNG"), ("jpeg", "jpg", "JPEG"), ("webp", "webp", "WEBP")],
+)
+def test_convert(runner: CliRunner, tmp_path: Path, target: str, ext: str, fmt: str) -> None:
+    result = run(runner, "extract", str(ITEMS_DIR / "gif.json"), "-o", "out", "--convert", target)
+    assert result.exit_code == 0
+    assert result.stdout == f"out/ig_gif.{ext}\n"
+    with Image.open(tmp_path / "out" / f"ig_gif.{ext}") as image:
+        assert image.format == fmt
+    assert "provenance metadata (C2PA)" in result.stderr
+
+
+def test_no_manifest(runner: CliRunner, tmp_path: Path) -> None:
+    result = run(runner, "extract", PNG_ITEM, "-o", "out", "--no-manifest")
+    assert result.exit_code == 0
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["ig_png.png"]
+    assert "manifest" not in result.stderr
+
+
+def test_check_options(runner: CliRunner) -> None:
+    truncated = str(ITEMS_DIR / "truncated_png.json")
+    fast = run(runner, "extract", truncated, "-o", "a")
+    assert fast.exit_code == 1 and "'ig_truncated'" in fast.stderr
+    none = run(runner, "extract", truncated, "-o", "b", "--check", "none")
+    assert none.exit_code == 0 and none.stdout == "b/ig_truncated.png\n"
+    full = run(runner, "extract", PNG_ITEM, "-o", "c", "--check", "full")
+    assert full.exit_code == 0
+
+
+def test_limits(runner: CliRunner) -> None:
+    pixels = run(runner, "extract", PNG_ITEM, "-o", "a", "--max-pixels", "100")
+    assert pixels.exit_code == 1 and "pixels" in pixels.stderr
+    size = run(runner, "extract", PNG_ITEM, "-o", "b", "--max-bytes", "100")
+    assert size.exit_code == 1 and "bytes" in size.stderr
+    roomy = run(
+        runner, "extract", PNG_ITEM, "-o", "c", "--max-pixels", "1000", "--max-bytes", "10000"
+    )
+    assert roomy.exit_code == 0
+
+
+def test_strict_status(runner: CliRunner) -> None:
+    source = str(ITEMS_DIR / "status_generating.json")
+    lenient = run(runner, "extract", source, "-o", "a")
+    assert lenient.exit_code == 0 and "warning: " in lenient.stderr
+    strict = run(runner, "extract", source, "-o", "b", "--strict-status")
+    assert strict.exit_code == 1 and "strict_status" in strict.stderr
+
+
+def test_partials_flag_is_accepted(runner: CliRunner) -> None:
+    result = run(runner, "extract", PNG_ITEM, "-o", "out", "--partials")
+    assert result.exit_code == 0 and result.stdout == "out/ig_png.png\n"
+
+
+@pytest.mark.parametrize("jobs", ["0", "2", "4"])
+def test_jobs_give_the_same_output(runner: CliRunner, tmp_path: Path, jobs: str) -> None:
+    items = [item(f"i{n % 5}", png((n, n, 0))) for n in range(12)] + [item("x", None, "failed")]
+    source = write_json(tmp_path / "many.json", items)
+    serial = run(runner, "extract", source, "-o", "serial", "-j", "1")
+    parallel = run(runner, "extract", source, "-o", "parallel", "-j", jobs)
+    assert serial.exit_code == parallel.exit_code == 1
+    assert serial.stdout.replace("serial", "X") == parallel.stdout.replace("parallel", "X")
+
+
+def test_progress_bar_on_a_terminal_for_large_input(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imgcall.cli, "PROGRESS_MIN_BYTES", 10)
+    monkeypatch.setattr(imgcall.cli, "_stderr_is_tty", lambda: True)
+    result = run(runner, "extract", RESPONSE, "-o", "out")
+    assert result.exit_code == 0
+    assert lines(result.stderr)[0].startswith("imgcall")  # the bar's label (hidden off a TTY)
+    assert len(lines(result.stdout)) == 2
+
+
+def test_no_progress_bar_off_a_terminal(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(imgcall.cli, "PROGRESS_MIN_BYTES", 10)
+    result = run(runner, "extract", PNG_ITEM, "-o", "out")
+    summary = "imgcall: 1 saved, 0 already present, 0 skipped, 0 problems"
+    assert lines(result.stderr) == [f"{summary} (manifest: out/{MANIFEST_NAME})"]
+
+
+# --- safety --------------------------------------------------------------------------------
+
+HOSTILE = [
+    "../x",
+    "../../up",
+    "/etc/x",
+    "a/b",
+    "..",
+    ".",
+    "CON",
+    "nul.txt",
+    "a\x00b",
+    "z" * 300,
+    "\x07bell",
+    "\r\n",
+]
+
+
+@pytest.mark.parametrize("template", ["{id}", "../{id}", "{custom_id}/{id}", "/abs/{index}"])
+def test_hostile_ids_stay_inside_the_output_folder(
+    runner: CliRunner, tmp_path: Path, template: str
+) -> None:
+    sandbox = tmp_path / "sandbox"
+    sandbox.mkdir()
+    items = [item(hid, png((i, 0, 0))) for i, hid in enumerate(HOSTILE)]
+    source = write_json(tmp_path / "hostile.json", items)
+    out = sandbox / "out"
+
+    result = run(runner, "extract", source, "-o", str(out), "-n", template)
+
+    assert result.exit_code == 0, result.stderr
+    assert len(lines(result.stdout)) == len(HOSTILE)
+    everything = [p for p in tmp_path.rglob("*") if p.is_file()]
+    outside = [p for p in everything if p.parent != out and p != tmp_path / "hostile.json"]
+    assert outside == []
+    assert len(list(out.iterdir())) == len(HOSTILE) + 1  # one file each, and the manifest
+    assert all(len(p.name.encode()) <= 255 for p in out.iterdir())
+
+
+def test_write_failure_in_a_real_process(tmp_path: Path) -> None:
+    """A file-size limit makes the big image fail with EFBIG; nothing half-written stays."""
+    big = noise_png(120)  # about 43 kB: over the limit below
+    items = [item("small1", png((1, 1, 1))), item("big", big), item("small2", png((2, 2, 2)))]
+    source = write_json(tmp_path / "items.json", items)
+    out = tmp_path / "out"
+    limit = 20_000
+    assert len(big) > limit
+    child = textwrap.dedent(
+        f"""
+        import resource, signal, sys
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
+        from imgcall.cli import main
+        sys.argv = ["imgcall", "extract", {source!r}, "-o", {str(out)!r}]
+        main()
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    problem = next(line for line in done.stderr.splitlines() if line.startswith("error: "))
+    assert "'big'" in problem and "file-size limit" in problem
+    assert str(out.resolve() / "big.png") in problem
+    assert done.stdout.splitlines() == [str(out / "small1.png"), str(out / "small2.png")]
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST_NAME, "small1.png", "small2.png"]
+    assert not [p for p in out.iterdir() if p.name.endswith(TEMP_SUFFIX)]
+    outcomes = [json.loads(x)["outcome"] for x in (out / MANIFEST_NAME).read_text().splitlines()]
+    assert outcomes == ["saved", "failed", "saved"]
+
+
+# --- ls ------------------------------------------------------------------------------------
+
+
+def test_ls_table_writes_nothing(runner: CliRunner, tmp_path: Path) -> None:
+    before = sorted(tmp_path.rglob("*"))
+    result = run(runner, "ls", RESPONSE, str(ITEMS_DIR / "bad_base64.json"))
+    assert sorted(tmp_path.rglob("*")) == before
+    assert result.exit_code == 1
+    header, first, second, bad = lines(result.stdout)
+    assert header.split() == ["#", "ID", "STATUS", "FORMAT", "WxH", "SIZE", "LOCATION", "NOTE"]
+    assert first.split()[:6] == ["0", "ig_68a1", "completed", "PNG", "16x12", "233"]
+    assert "response.json#/output/1" in first
+    assert second.split()[:5] == ["1", "ig_68a2", "generating", "JPEG", "16x12"]
+    assert "generating" in second.split("#/output/2")[1]
+    assert bad.split()[:4] == ["2", "ig_bad_b64", "completed", "-"]
+    assert "not valid base64" in bad
+    assert result.stderr == "imgcall: 2 images, 1 problem\n"
+
+
+def test_ls_json(runner: CliRunner) -> None:
+    result = run(runner, "ls", RESPONSE, "--json")
+    assert result.exit_code == 0
+    objects = [json.loads(line) for line in lines(result.stdout)]
+    assert [o["id"] for o in objects] == ["ig_68a1", "ig_68a2"]
+    first = objects[0]
+    assert (first["format"], first["width"], first["height"], first["bytes"]) == (
+        "PNG",
+        16,
+        12,
+        233,
+    )
+    assert first["status"] == "completed" and first["path"] is None
+    assert len(first["sha256"]) == 64
+
+
+def test_ls_stdin(runner: CliRunner) -> None:
+    result = run(runner, "ls", input=(ITEMS_DIR / "png.json").read_bytes())
+    assert result.exit_code == 0
+    assert "<stdin>" in result.stdout and "ig_png" in result.stdout
+
+
+def test_ls_exit_codes(runner: CliRunner, tmp_path: Path) -> None:
+    assert run(runner, "ls", PNG_ITEM).exit_code == 0
+    assert run(runner, "ls", str(ITEMS_DIR / "wrong_type.json")).exit_code == 3
+    missing = run(runner, "ls", "missing.json")
+    assert missing.exit_code == 2
+    assert "cannot read missing.json" in missing.stderr
+    assert run(runner, "ls", "--bogus").exit_code == 2
+
+
+# --- the README stays true -----------------------------------------------------------------
+
+
+def readme_block(section: str) -> list[str]:
+    text = (REPO / "README.md").read_text()
+    body = text.split(f"## {section}\n", 1)[1]
+    return body.split("```console\n", 1)[1].split("```", 1)[0].splitlines()
+
+
+def test_readme_quickstart_runs_as_shown(runner: CliRunner, tmp_path: Path) -> None:
+    command, *expected = readme_block("Quickstart")
+    install, imgcall_command = command.removeprefix("$ ").split(" && ")
+    assert install == "pip install -e ."
+    args = shlex.split(imgcall_command)
+    assert args[0] == "imgcall"
+    shutil.copytree(ITEMS_DIR, tmp_path / "fixtures" / "items")
+    result = run(runner, *args[1:])
+    assert result.exit_code == 0
+    assert lines(result.output) == expected
+
+
+def test_readme_ls_example_runs_as_shown(runner: CliRunner, tmp_path: Path) -> None:
+    block = readme_block("Command line")
+    start = next(i for i, line in enumerate(block) if line.startswith("$ imgcall ls "))
+    args = shlex.split(block[start].removeprefix("$ "))
+    shutil.copytree(ITEMS_DIR, tmp_path / "fixtures" / "items")
+    result = run(runner, *args[1:])
+    assert result.exit_code == 1
+    assert lines(result.output) == block[start + 1 :]
