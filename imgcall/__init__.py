@@ -41,14 +41,18 @@ if TYPE_CHECKING:
         UnsupportedResultError,
     )
     from .extract import iter_images
+    from .gallery import Gallery, show
     from .image import DecodedImage
     from .models import ImageGenerationCall, ImageGenerationStatus, Location, parse_call
+    from .notebook import watch
+    from .saving import ItemRecord, SaveReport, iter_save, save_images
     from .scan import iter_calls
 
 _EXPORTS: dict[str, str] = {
     "CorruptImageError": "errors",
     "DecodedImage": "image",
     "EmptyResultError": "errors",
+    "Gallery": "gallery",
     "ImageGenerationCall": "models",
     "ImageGenerationFailedError": "errors",
     "ImageGenerationStatus": "models",
@@ -59,23 +63,30 @@ _EXPORTS: dict[str, str] = {
     "InvalidBase64Error": "errors",
     "InvalidInputError": "errors",
     "InvalidItemError": "errors",
+    "ItemRecord": "saving",
     "Limits": "decoding",
     "Location": "models",
     "OutputError": "errors",
     "OutputExistsError": "errors",
     "Problem": "errors",
+    "SaveReport": "saving",
     "UnsupportedImageError": "errors",
     "UnsupportedResultError": "errors",
     "decode": "decoding",
     "iter_calls": "scan",
     "iter_images": "extract",
+    "iter_save": "saving",
     "parse_call": "models",
+    "save_images": "saving",
+    "show": "gallery",
+    "watch": "notebook",
 }
 
 __all__ = [
     "CorruptImageError",
     "DecodedImage",
     "EmptyResultError",
+    "Gallery",
     "ImageGenerationCall",
     "ImageGenerationFailedError",
     "ImageGenerationStatus",
@@ -86,18 +97,24 @@ __all__ = [
     "InvalidBase64Error",
     "InvalidInputError",
     "InvalidItemError",
+    "ItemRecord",
     "Limits",
     "Location",
     "OutputError",
     "OutputExistsError",
     "Problem",
+    "SaveReport",
     "UnsupportedImageError",
     "UnsupportedResultError",
     "__version__",
     "decode",
     "iter_calls",
     "iter_images",
+    "iter_save",
     "parse_call",
+    "save_images",
+    "show",
+    "watch",
 ]
 
 

@@ -350,9 +350,17 @@ _MAX_FRAMES = 10_000
 
 
 def open_pil(
-    data: bytes, fmt: str, limits: Limits = DEFAULT_LIMITS, *, load_all_frames: bool = False
+    data: bytes,
+    fmt: str,
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    load_all_frames: bool = False,
+    draft: tuple[int, int] | None = None,
 ) -> Image.Image:
     """Open ``data`` with Pillow (``fmt`` only), check its size, and load its pixels.
+
+    ``draft`` lets a JPEG decode at a reduced scale no smaller than that size (much
+    faster when only a thumbnail is wanted); other formats ignore it.
 
     Raises `UnsupportedImageError` for SVG, `ImageTooLargeError` over ``limits``, and
     `CorruptImageError` for anything Pillow cannot decode.
@@ -375,6 +383,8 @@ def open_pil(
                     f"the image is {w}x{h} = {w * h:,} pixels, over the limit of "
                     f"{limits.max_pixels:,}"
                 )
+            if draft is not None and fmt == "JPEG":
+                image.draft(None, draft)
             frames = getattr(image, "n_frames", 1) if load_all_frames else 1
             if frames > _MAX_FRAMES:
                 raise ImageTooLargeError(f"the image has {frames:,} frames")
@@ -389,6 +399,45 @@ def open_pil(
         raise ImageTooLargeError(f"Pillow refused the image as too large: {exc}") from exc
     except _PIL_ERRORS as exc:
         raise CorruptImageError(f"{fmt} image cannot be decoded: {exc}") from exc
+
+
+def thumbnail(
+    data: bytes,
+    fmt: str,
+    max_side: int,
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    max_bytes: int | None = None,
+    lossless: bool = False,
+) -> tuple[bytes, str]:
+    """A copy of an image scaled down to fit ``max_side`` x ``max_side``; never upscaled.
+
+    Returns ``(bytes, format)``. The format is PNG when ``lossless`` is set or the image
+    has transparency, JPEG otherwise (far smaller for photographs). If the result is over
+    ``max_bytes`` it is re-encoded as JPEG at lower quality, then at half the size, until
+    it fits, so a caller embedding many previews can bound the total. Only the first
+    frame of an animation is used. Raises like `open_pil`.
+    """
+    from PIL import Image
+
+    image = open_pil(data, fmt, limits, draft=(max_side, max_side))
+    try:
+        alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+        small = image.convert("RGBA" if alpha else "RGB")
+        small.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        attempts: list[tuple[str, dict[str, Any]]] = [("PNG", {})] if lossless or alpha else []
+        attempts += [("JPEG", {"quality": q}) for q in (85, 70, 50)]
+        while True:
+            for out_fmt, options in attempts:
+                encoded = encode_image(small, out_fmt, **options)
+                if max_bytes is None or len(encoded) <= max_bytes:
+                    return encoded, out_fmt
+            if min(small.size) <= 16:
+                return encoded, out_fmt
+            small = small.resize((max(1, small.width // 2), max(1, small.height // 2)))
+            attempts = [("JPEG", {"quality": 50})]
+    except _PIL_ERRORS as exc:
+        raise CorruptImageError(f"{fmt} image cannot be downscaled: {exc}") from exc
 
 
 def encode_image(image: Image.Image, fmt: str, **options: Any) -> bytes:
