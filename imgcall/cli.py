@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 
@@ -151,7 +152,7 @@ def _inputs(values: Sequence[str]) -> list[object]:
     names = list(values) or ["-"]
     if names.count("-") > 1:
         raise click.UsageError("standard input ('-') can be read only once")
-    stdin = click.get_binary_stream("stdin")
+    stdin = _stdin()
     if not values and stdin.isatty():
         raise click.UsageError(
             "no INPUT given and standard input is a terminal; pass a file, "
@@ -169,8 +170,14 @@ def _input_bytes(values: Sequence[str]) -> int:
     return total
 
 
+def _stdin() -> BinaryIO:
+    # sys.stdin, not click.get_binary_stream (deprecated in click 8.5): CliRunner swaps
+    # sys.stdin for a wrapper whose .buffer holds the test input.
+    return sys.stdin.buffer
+
+
 def _stderr_is_tty() -> bool:
-    return click.get_text_stream("stderr").isatty()
+    return sys.stderr.isatty()
 
 
 def _check_template(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -346,7 +353,7 @@ def extract(
     show_bar = not quiet and total > PROGRESS_MIN_BYTES and _stderr_is_tty()
     bar: Any = _NoBar()
     if show_bar:
-        bar = click.progressbar(length=total, label="imgcall", file=click.get_text_stream("stderr"))
+        bar = click.progressbar(length=total, label="imgcall", file=sys.stderr)
     try:
         with bar:
             for record in _quiet_warnings(records):

@@ -18,6 +18,7 @@ by the largest record, whatever the size of the input.
 from __future__ import annotations
 
 import io
+import mmap
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -26,9 +27,8 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-import pydantic_core
-
 from .errors import InvalidInputError
+from .jsonparse import parse_json
 from .models import Location
 
 __all__ = ["CHUNK_SIZE", "Record", "looks_like_content", "read_records", "to_json_value"]
@@ -166,7 +166,41 @@ def _from_path(path: Path, label: str) -> Iterator[Record]:
             f"cannot read {path}: {exc.strerror or exc}", location=label
         ) from exc
     with file:
+        whole = _one_line_document(file)
+        if whole is not None:
+            yield whole
+            return
         yield from _from_lines(_Lines(lambda: file.read(CHUNK_SIZE), label), label, single=True)
+
+
+def _one_line_document(file: Any) -> Record | None:
+    """A large file holding one JSON document on one line, parsed straight from a map.
+
+    This is how APIs and SDKs save a response; mapping it skips copying tens of MB of
+    base64 through line buffers. Anything else (JSON Lines, pretty-printed JSON, SSE,
+    a pipe, a parse error) returns ``None`` with the file rewound, for the line reader.
+    """
+    try:
+        size = os.fstat(file.fileno()).st_size
+        if size < CHUNK_SIZE:
+            return None
+        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+    with mapped:
+        start = _NON_SPACE.search(mapped)
+        newline = mapped.find(b"\n")
+        if (
+            start is None
+            or mapped[start.start() : start.start() + 1] not in (b"{", b"[")
+            or (newline >= 0 and _NON_SPACE.search(mapped, newline) is not None)
+        ):
+            return None
+        try:
+            value = parse_json(mapped)
+        except ValueError:
+            return None  # the line reader reports it with line and column
+    return Record(value)
 
 
 def _from_iterable(events: Iterable[object], label: str) -> Iterator[Record]:
@@ -292,7 +326,7 @@ def _next_non_blank(lines: _Lines) -> bytearray | None:
 def _json_or_lines(lines: _Lines, first: bytearray, label: str, single: bool) -> Iterator[Record]:
     first_no = lines.lineno
     try:
-        value = pydantic_core.from_json(first)
+        value = parse_json(first)
     except ValueError as exc:
         error = exc
     else:
@@ -320,7 +354,7 @@ def _json_or_lines(lines: _Lines, first: bytearray, label: str, single: bool) ->
         first += b"\n" + b"\n" * (second_no - first_no - 1) + second
     document = lines.rest(first)
     try:
-        value = pydantic_core.from_json(document)
+        value = parse_json(document)
     except ValueError as exc:
         reason, line, column = _split_error(exc, first_no)
         raise InvalidInputError(
@@ -332,7 +366,7 @@ def _json_or_lines(lines: _Lines, first: bytearray, label: str, single: bool) ->
 
 def _parse_object(line: bytearray) -> dict[str, Any] | None:
     try:
-        value = pydantic_core.from_json(line)
+        value = parse_json(line)
     except ValueError:
         return None
     return value if isinstance(value, dict) and value else None
@@ -343,7 +377,7 @@ def _json_lines(lines: _Lines, label: str) -> Iterator[Record]:
         if not _NON_SPACE.search(line):
             continue
         try:
-            value = pydantic_core.from_json(line)
+            value = parse_json(line)
         except ValueError as exc:
             yield _bad_line(exc, lines.lineno, label)
             continue
@@ -427,7 +461,7 @@ def _sse_event(
     if len(payload) < 16 and bytes(payload).strip() == _DONE:
         return
     try:
-        value = pydantic_core.from_json(payload)
+        value = parse_json(payload)
     except ValueError as exc:
         separate = [_parse_object(part) for part in data] if len(data) > 1 else []
         if separate and all(v is not None for v in separate):

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
@@ -207,7 +206,7 @@ def test_no_input_on_a_terminal_is_a_usage_error(
         def isatty(self) -> bool:
             return True
 
-    monkeypatch.setattr(click, "get_binary_stream", lambda name: Terminal())
+    monkeypatch.setattr(imgcall.cli, "_stdin", lambda: Terminal())
     result = run(runner, "extract")
     assert result.exit_code == 2
     assert "standard input is a terminal" in result.stderr

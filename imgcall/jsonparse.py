@@ -1,0 +1,126 @@
+"""JSON parsing tuned for payloads that are mostly long base64 strings.
+
+A response holding ten images is ~40 MB of JSON of which all but a few kB are ten
+base64 strings. A general parser validates and copies every byte of them. `parse_json`
+instead finds each long base64 string literal (a regular-expression probe, then
+``find`` for the closing quote, which runs at memory speed), parses the small remainder
+with pydantic_core, and puts the strings back, decoded straight from the buffer. The
+result is exactly what ``pydantic_core.from_json`` returns for valid JSON; anything the
+fast path is unsure of (escapes inside a string, a clash with the placeholder text,
+a parse error) falls back to the plain parser, so errors keep their exact positions.
+
+A long string is lifted out only where JSON allows a value to start (after ``:``,
+``,`` or ``[``), only if it starts with base64 characters and holds no escape, so no
+valid document is read differently. (A raw control character inside such a string,
+which strict JSON forbids, is left for the base64 decoder to report with its offset.)
+"""
+
+from __future__ import annotations
+
+import mmap
+import re
+from typing import Any, Union
+
+import pydantic_core
+
+__all__ = ["parse_json"]
+
+# Below these sizes the plain parser is as fast and the probe is not worth it.
+_MIN_DOCUMENT = 256 * 1024
+_MIN_STRING = 16 * 1024
+_PROBE = 64
+
+_CANDIDATE = re.compile(rb'"(?=[A-Za-z0-9+/=_-]{%d})' % _PROBE)
+_PLACEHOLDER = "\x00imgcall-string:"
+_PLACEHOLDER_JSON = b"\\u0000imgcall-string:"
+_VALUE_START = frozenset(b":,[")
+_WHITESPACE = frozenset(b" \t\r\n")
+
+
+Buffer = Union[bytes, bytearray, mmap.mmap]
+
+
+def parse_json(data: Buffer) -> Any:
+    """Parse JSON text like ``pydantic_core.from_json``, fast when long strings dominate.
+
+    ``data`` may be a memory map: only the small remainder is copied out of it.
+    Raises `ValueError` (from pydantic_core) for invalid JSON, with its line and column.
+    """
+    if len(data) < _MIN_DOCUMENT:
+        return _from_json(data)
+    spans = _long_strings(data)
+    if not spans or data.find(_PLACEHOLDER_JSON) >= 0:
+        return _from_json(data)
+    pieces: list[bytes | memoryview] = []
+    with memoryview(data) as view:
+        start = 0
+        for index, (open_quote, close_quote) in enumerate(spans):
+            pieces.append(view[start:open_quote])
+            pieces.append(b'"%s%d"' % (_PLACEHOLDER_JSON, index))
+            start = close_quote + 1
+        pieces.append(view[start:])
+        small = b"".join(pieces)
+        try:
+            value = pydantic_core.from_json(small)
+        except ValueError:
+            # Let the plain parser report the error with positions in the real text.
+            return _from_json(data)
+        try:
+            strings = [str(view[a + 1 : b], "ascii") for a, b in spans]
+        except UnicodeDecodeError:
+            # Non-ASCII text needs the parser's UTF-8 rules; leave it to the parser.
+            return _from_json(data)
+    return _restore(value, strings)
+
+
+def _from_json(data: Buffer) -> Any:
+    return pydantic_core.from_json(data if isinstance(data, (bytes, bytearray)) else data[:])
+
+
+def _long_strings(data: Buffer) -> list[tuple[int, int]]:
+    """``(open, close)`` quote offsets of every long, escape-free base64 string value."""
+    spans = []
+    search = _CANDIDATE.search
+    pos = 0
+    while (match := search(data, pos)) is not None:
+        open_quote = match.start()
+        close_quote = data.find(b'"', open_quote + 1)
+        if close_quote < 0:
+            break
+        pos = close_quote + 1
+        if (
+            close_quote - open_quote > _MIN_STRING
+            and _at_value_start(data, open_quote)
+            and data.find(b"\\", open_quote, close_quote) < 0
+        ):
+            spans.append((open_quote, close_quote))
+    return spans
+
+
+def _at_value_start(data: Buffer, quote: int) -> bool:
+    i = quote - 1
+    while i >= 0 and data[i] in _WHITESPACE:
+        i -= 1
+    return i >= 0 and data[i] in _VALUE_START
+
+
+def _restore(value: Any, strings: list[str]) -> Any:
+    if isinstance(value, str):
+        if value.startswith(_PLACEHOLDER):
+            return strings[int(value[len(_PLACEHOLDER) :])]
+        return value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, (dict, list)) or (
+                isinstance(item, str) and item.startswith(_PLACEHOLDER)
+            ):
+                value[key] = _restore(item, strings)
+        return value
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, (dict, list)) or (
+                isinstance(item, str) and item.startswith(_PLACEHOLDER)
+            ):
+                value[i] = _restore(item, strings)
+        return value
+    return value

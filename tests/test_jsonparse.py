@@ -1,0 +1,65 @@
+"""parse_json: same result as pydantic_core.from_json, faster on long base64 strings."""
+
+from __future__ import annotations
+
+import base64
+import json
+import mmap
+from pathlib import Path
+from typing import Any
+
+import pydantic_core
+import pytest
+
+from imgcall.jsonparse import parse_json
+
+
+def big(n: int = 300_000, seed: int = 0) -> str:
+    """Deterministic base64 text of ``n`` bytes, different for each seed."""
+    return base64.b64encode(bytes((i * 7 + seed) % 256 for i in range(n))).decode()
+
+
+def doc_with(*values: Any) -> bytes:
+    return json.dumps(
+        {"id": "resp", "output": [{"result": v, "n": i} for i, v in enumerate(values)]}
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        doc_with(big(), big(seed=1)),
+        doc_with(big(), "short", None, 5),
+        json.dumps([big(), {"k": [big(seed=2)]}], indent=2).encode(),
+        # A long base64 run inside a longer string with an escape stays with the parser.
+        json.dumps({"a": 'x"' + big(), "b": big(seed=3)}).encode(),
+        # Long text that is not base64 at all.
+        json.dumps({"text": "word " * 100_000, "b": big(seed=4)}).encode(),
+        # Non-ASCII after a base64 start: the parser's UTF-8 rules apply.
+        json.dumps({"a": big() + "é"}, ensure_ascii=False).encode(),
+        # A key that looks like base64 (not a value position).
+        json.dumps({big(seed=5): 1}).encode(),
+        # Text that happens to hold the placeholder marker.
+        json.dumps({"a": "\u0000imgcall-string:0", "b": big(seed=6)}).encode(),
+    ],
+)
+def test_same_result_as_pydantic_core(data: bytes) -> None:
+    assert parse_json(data) == pydantic_core.from_json(data)
+    assert parse_json(bytearray(data)) == pydantic_core.from_json(data)
+
+
+def test_memory_map(tmp_path: Path) -> None:
+    data = doc_with(big(), big(seed=1))
+    path = tmp_path / "doc.json"
+    path.write_bytes(data)
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        assert parse_json(mapped) == json.loads(data)
+
+
+def test_errors_keep_positions_in_the_real_text() -> None:
+    data = doc_with(big(), big(seed=1))[:-1]  # cut the closing brace
+    with pytest.raises(ValueError) as mine:
+        parse_json(data)
+    with pytest.raises(ValueError) as theirs:
+        pydantic_core.from_json(data)
+    assert str(mine.value) == str(theirs.value)
