@@ -10,7 +10,8 @@ fast path is unsure of (escapes inside a string, a clash with the placeholder te
 a parse error) falls back to the plain parser, so errors keep their exact positions.
 
 A long string is lifted out only where JSON allows a value to start (after ``:``,
-``,`` or ``[``), only if it starts with base64 characters and holds no escape, so no
+``,`` or ``[``) and only if it starts with base64 characters; one holding an escape
+(such as PHP's escaped slashes) or non-ASCII text is decoded by the parser's own rules, so no
 valid document is read differently. (A raw control character inside such a string,
 which strict JSON forbids, is left for the base64 decoder to report with its offset.)
 """
@@ -52,25 +53,80 @@ def parse_json(data: Buffer) -> Any:
     if not spans or data.find(_PLACEHOLDER_JSON) >= 0:
         return _from_json(data)
     pieces: list[bytes | memoryview] = []
-    with memoryview(data) as view:
-        start = 0
-        for index, (open_quote, close_quote) in enumerate(spans):
-            pieces.append(view[start:open_quote])
-            pieces.append(b'"%s%d"' % (_PLACEHOLDER_JSON, index))
-            start = close_quote + 1
-        pieces.append(view[start:])
-        small = b"".join(pieces)
-        try:
-            value = pydantic_core.from_json(small)
-        except ValueError:
-            # Let the plain parser report the error with positions in the real text.
-            return _from_json(data)
-        try:
-            strings = [str(view[a + 1 : b], "ascii") for a, b in spans]
-        except UnicodeDecodeError:
-            # Non-ASCII text needs the parser's UTF-8 rules; leave it to the parser.
-            return _from_json(data)
-    return _restore(value, strings)
+    # No context manager: the LazyText values keep slices of this view (and so the
+    # buffer, or the memory map) alive until the scanner has read them.
+    view = memoryview(data)
+    start = 0
+    for index, (open_quote, close_quote) in enumerate(spans):
+        pieces.append(view[start:open_quote])
+        pieces.append(b'"%s%d"' % (_PLACEHOLDER_JSON, index))
+        start = close_quote + 1
+    pieces.append(view[start:])
+    small = b"".join(pieces)
+    try:
+        value = pydantic_core.from_json(small)
+    except ValueError:
+        # Let the plain parser report the error with positions in the real text.
+        return _from_json(data)
+    return _restore(value, [LazyText(view[a + 1 : b]) for a, b in spans])
+
+
+class LazyText(str):
+    """A long string value still in the input buffer, read in full on demand.
+
+    Its own value is the string's first characters, so prefix checks (``data:``,
+    ``http``) and truthiness work as on the real string; `text` returns the whole
+    string. `materialized` swaps these for their text in a copy of a value, which is
+    how an item is validated (`imgcall.models`): each image's text then exists only
+    while that item is handled, and its memory is reused for the next one.
+    """
+
+    _raw: memoryview
+
+    def __new__(cls, raw: memoryview) -> LazyText:
+        self = super().__new__(cls, str(raw[:_PROBE], "latin-1"))
+        self._raw = raw
+        return self
+
+    def text(self) -> str:
+        """The whole string, decoded (escapes and non-ASCII by JSON's own rules)."""
+        return _string(self._raw)
+
+
+def materialized(value: Any) -> Any:
+    """``value`` with every `LazyText` in it replaced by its text.
+
+    Containers are copied only where something changed; the input is never modified.
+    """
+    if isinstance(value, LazyText):
+        return value.text()
+    if isinstance(value, dict):
+        changed: dict[Any, Any] | None = None
+        for key, item in value.items():
+            new = materialized(item)
+            if new is not item:
+                if changed is None:
+                    changed = dict(value)
+                changed[key] = new
+        return value if changed is None else changed
+    if isinstance(value, list):
+        items = [materialized(item) for item in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    return value
+
+
+def _string(raw: memoryview) -> str:
+    """The text of one lifted string literal, decoded by JSON's rules where needed."""
+    try:
+        text = str(raw, "ascii")
+    except UnicodeDecodeError:
+        text = ""
+    if text and "\\" not in text:
+        return text
+    # Escapes (such as PHP's \/) or non-ASCII: let the parser decode this one string.
+    decoded = pydantic_core.from_json(b'"' + bytes(raw) + b'"')
+    assert isinstance(decoded, str)
+    return decoded
 
 
 def _from_json(data: Buffer) -> Any:
@@ -90,8 +146,8 @@ def _long_strings(data: Buffer) -> list[tuple[int, int]]:
         pos = close_quote + 1
         if (
             close_quote - open_quote > _MIN_STRING
+            and data[close_quote - 1] != 0x5C  # an escaped quote: not the string's end
             and _at_value_start(data, open_quote)
-            and data.find(b"\\", open_quote, close_quote) < 0
         ):
             spans.append((open_quote, close_quote))
     return spans
@@ -104,7 +160,7 @@ def _at_value_start(data: Buffer, quote: int) -> bool:
     return i >= 0 and data[i] in _VALUE_START
 
 
-def _restore(value: Any, strings: list[str]) -> Any:
+def _restore(value: Any, strings: list[LazyText]) -> Any:
     if isinstance(value, str):
         if value.startswith(_PLACEHOLDER):
             return strings[int(value[len(_PLACEHOLDER) :])]

@@ -16,9 +16,10 @@ from typing import Any, Literal
 
 import pydantic
 import pydantic_core
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .errors import InvalidItemError
+from .jsonparse import materialized
 
 __all__ = ["ImageGenerationCall", "ImageGenerationStatus", "Location", "parse_call"]
 
@@ -98,6 +99,13 @@ class ImageGenerationCall(BaseModel):
     _location: Location | None = PrivateAttr(default=None)
     _context: Mapping[str, Any] = PrivateAttr(default_factory=dict)
     _partial_index: int | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_lazy_text(cls, data: Any) -> Any:
+        # Long strings from imgcall's own parser are read from the input buffer only
+        # now, one item at a time (see imgcall.jsonparse.LazyText).
+        return materialized(data)
 
     @field_validator("status", mode="before")
     @classmethod

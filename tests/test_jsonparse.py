@@ -11,7 +11,7 @@ from typing import Any
 import pydantic_core
 import pytest
 
-from imgcall.jsonparse import parse_json
+from imgcall.jsonparse import LazyText, materialized, parse_json
 
 
 def big(n: int = 300_000, seed: int = 0) -> str:
@@ -27,7 +27,8 @@ def doc_with(*values: Any) -> bytes:
 
 @pytest.mark.parametrize(
     "data",
-    [
+    ids=lambda data: f"{len(data)}-bytes",
+    argvalues=[
         doc_with(big(), big(seed=1)),
         doc_with(big(), "short", None, 5),
         json.dumps([big(), {"k": [big(seed=2)]}], indent=2).encode(),
@@ -39,13 +40,28 @@ def doc_with(*values: Any) -> bytes:
         json.dumps({"a": big() + "é"}, ensure_ascii=False).encode(),
         # A key that looks like base64 (not a value position).
         json.dumps({big(seed=5): 1}).encode(),
+        # PHP-style escaped slashes inside the base64, and an escaped quote at the end.
+        json.dumps({"a": big(seed=7)}).replace("/", "\\/").encode(),
+        json.dumps({"a": big(seed=8) + '"', "b": big(seed=9)}).encode(),
         # Text that happens to hold the placeholder marker.
         json.dumps({"a": "\u0000imgcall-string:0", "b": big(seed=6)}).encode(),
     ],
 )
 def test_same_result_as_pydantic_core(data: bytes) -> None:
-    assert parse_json(data) == pydantic_core.from_json(data)
-    assert parse_json(bytearray(data)) == pydantic_core.from_json(data)
+    expected = pydantic_core.from_json(data)
+    assert materialized(parse_json(data)) == expected
+    assert materialized(parse_json(bytearray(data))) == expected
+
+
+def test_long_strings_stay_lazy_until_materialized() -> None:
+    text = big()
+    value = parse_json(doc_with(text))
+    lazy = value["output"][0]["result"]
+    assert isinstance(lazy, LazyText)
+    assert lazy == text[:64] and lazy.startswith(text[:10])  # prefix checks still work
+    copy = materialized(value)
+    assert copy["output"][0]["result"] == text
+    assert value["output"][0]["result"] is lazy  # the parsed value is left as it was
 
 
 def test_memory_map(tmp_path: Path) -> None:
@@ -53,7 +69,7 @@ def test_memory_map(tmp_path: Path) -> None:
     path = tmp_path / "doc.json"
     path.write_bytes(data)
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-        assert parse_json(mapped) == json.loads(data)
+        assert materialized(parse_json(mapped)) == json.loads(data)
 
 
 def test_errors_keep_positions_in_the_real_text() -> None:
