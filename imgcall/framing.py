@@ -184,6 +184,21 @@ def _one_line_document(file: Any) -> Record | None:
         size = os.fstat(file.fileno()).st_size
         if size < CHUNK_SIZE:
             return None
+        probe = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+    with probe:
+        # Only the pages up to the first newline are touched: a JSON Lines file is
+        # recognised without reading it.
+        start = _NON_SPACE.search(probe)
+        newline = probe.find(b"\n")
+        if (
+            start is None
+            or probe[start.start() : start.start() + 1] not in (b"{", b"[")
+            or (newline >= 0 and _NON_SPACE.search(probe, newline) is not None)
+        ):
+            return None
+    try:
         # MAP_POPULATE maps every page up front, far cheaper than one fault per page.
         flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
         mapped = mmap.mmap(file.fileno(), 0, flags=flags, prot=mmap.PROT_READ)
@@ -191,15 +206,6 @@ def _one_line_document(file: Any) -> Record | None:
         return None
     # The map is not closed here: the parsed value's LazyText strings read from it
     # until the scanner is done; it is unmapped when the last of them is dropped.
-    start = _NON_SPACE.search(mapped)
-    newline = mapped.find(b"\n")
-    if (
-        start is None
-        or mapped[start.start() : start.start() + 1] not in (b"{", b"[")
-        or (newline >= 0 and _NON_SPACE.search(mapped, newline) is not None)
-    ):
-        mapped.close()
-        return None
     try:
         value = parse_json(mapped)
     except ValueError:
