@@ -45,7 +45,8 @@ if TYPE_CHECKING:
     from .image import DecodedImage
     from .models import ImageGenerationCall, ImageGenerationStatus, Location, parse_call
     from .notebook import watch
-    from .saving import ItemRecord, SaveReport, iter_save, save_images
+    from .records import ItemRecord, SaveReport
+    from .saving import iter_save, save_images
     from .scan import iter_calls
 
 _EXPORTS: dict[str, str] = {
@@ -63,13 +64,13 @@ _EXPORTS: dict[str, str] = {
     "InvalidBase64Error": "errors",
     "InvalidInputError": "errors",
     "InvalidItemError": "errors",
-    "ItemRecord": "saving",
+    "ItemRecord": "records",
     "Limits": "decoding",
     "Location": "models",
     "OutputError": "errors",
     "OutputExistsError": "errors",
     "Problem": "errors",
-    "SaveReport": "saving",
+    "SaveReport": "records",
     "UnsupportedImageError": "errors",
     "UnsupportedResultError": "errors",
     "decode": "decoding",

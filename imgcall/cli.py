@@ -1,8 +1,9 @@
 """The ``imgcall`` command line: a thin adapter over the library.
 
 Each command parses its options, calls one library function (`imgcall.saving.iter_save`
-or `imgcall.saving.list_images`), renders the records it yields, and maps the outcome to
-an exit code in one place (`exit_code_for`, `run_exit_code`):
+or `imgcall.saving.list_images`), prints the records it yields as `imgcall._render`
+words them, and maps the outcome to an exit code in one place (`exit_code_for`,
+`run_exit_code`):
 
 ====  =================================================================================
 0     every image found was saved (or was already present)
@@ -24,7 +25,6 @@ import os
 import sys
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -34,7 +34,7 @@ from . import __version__
 
 if TYPE_CHECKING:
     from .decoding import Limits
-    from .saving import ItemRecord
+    from .records import ItemRecord
 
 __all__ = [
     "EXIT_NO_IMAGES",
@@ -71,41 +71,19 @@ def exit_code_for(error: BaseException, *, whole_input: bool = True) -> int:
     return EXIT_PROBLEMS
 
 
-@dataclass
 class _Tally:
-    """Counts for the summary line and the exit code, filled as records arrive."""
+    """Counts for the summary lines, and each problem's exit code, as records arrive."""
 
-    records: int = 0
-    items: int = 0
-    saved: int = 0
-    overwritten: int = 0
-    existing: int = 0
-    skipped: int = 0
-    found: int = 0
-    problems: int = 0
-    converted: int = 0
-    codes: list[int] = field(default_factory=list)
+    def __init__(self) -> None:
+        from .records import RunCounts
+
+        self.counts = RunCounts()
+        self.codes: list[int] = []
 
     def add(self, record: ItemRecord) -> None:
-        self.records += 1
-        if record.index is not None:
-            self.items += 1
+        self.counts.add(record)
         if record.error is not None:
-            self.problems += 1
             self.codes.append(exit_code_for(record.error, whole_input=record.index is None))
-        if record.converted_from is not None:
-            self.converted += 1
-        outcome = record.outcome
-        if outcome == "saved":
-            self.saved += 1
-        elif outcome == "overwritten":
-            self.overwritten += 1
-        elif outcome == "exists":
-            self.existing += 1
-        elif outcome == "skipped":
-            self.skipped += 1
-        elif outcome == "found":
-            self.found += 1
 
 
 def run_exit_code(codes: Sequence[int], items: int) -> int:
@@ -123,31 +101,9 @@ def _echo_err(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _printable(text: str) -> str:
-    """``text`` with control characters escaped, so hostile ids cannot garble a terminal."""
-    return text if text.isprintable() else repr(text)[1:-1]
-
-
-def _who(record: ItemRecord) -> str:
-    who = f"item {record.id!r}" if record.id is not None else "an item without an id"
-    if record.custom_id is not None:
-        who += f" (custom_id {record.custom_id!r})"
-    return who
-
-
-def problem_line(record: ItemRecord) -> str:
-    """One stderr line naming the input or item and the reason."""
-    error = record.error
-    reason = error.reason if error is not None else "unknown problem"
-    where = _printable(record.location or record.input or "")
-    if record.id is None and record.custom_id is None:  # a whole input, a broken line, ...
-        return f"error: {reason}" if not where or where in reason else f"error: {where}: {reason}"
-    return f"error: {where}: {_who(record)}: {reason}"
-
-
 def _inputs(values: Sequence[str]) -> list[object]:
     """The sources for the library: paths as given, ``-`` (or nothing) as standard input."""
-    from .saving import Input
+    from .pipeline import Input
 
     names = list(values) or ["-"]
     if names.count("-") > 1:
@@ -181,7 +137,7 @@ def _stderr_is_tty() -> bool:
 
 
 def _check_template(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    from .saving import check_template
+    from .naming import check_template
 
     try:
         check_template(value)
@@ -330,8 +286,10 @@ def extract(
     Exit codes: 0 all saved, 1 some item could not be saved,
                 2 usage error or unreadable input, 3 no image found.
     """
+    from . import _render
     from .errors import ImgcallError
-    from .saving import MANIFEST_NAME, iter_save
+    from .records import MANIFEST_NAME
+    from .saving import iter_save
 
     sources = _inputs(inputs)
     workers = jobs or os.cpu_count() or 1
@@ -358,7 +316,10 @@ def extract(
         with bar:
             for record in _quiet_warnings(records):
                 tally.add(record)
-                _render_saved(record, out_dir, as_json=as_json, quiet=quiet)
+                for line, to_stderr in _render.saved_lines(
+                    record, out_dir, as_json=as_json, quiet=quiet
+                ):
+                    click.echo(line, err=to_stderr)
                 # Base64 is about 4/3 of the image: a close estimate of input consumed.
                 bar.update((record.nbytes or 0) * 4 // 3)
     except ImgcallError as exc:  # defensive: problems normally arrive as records
@@ -366,19 +327,14 @@ def extract(
         raise SystemExit(exit_code_for(exc)) from exc
     finally:
         records.close()
-    code = run_exit_code(tally.codes, tally.items)
+    code = run_exit_code(tally.codes, tally.counts.items)
     if code == EXIT_NO_IMAGES:
-        _echo_err(f"imgcall: no images found in {_names(inputs)}")
+        _echo_err(_render.nothing_found(inputs))
     elif not quiet:
-        if tally.converted:
-            _echo_err(
-                f"note: {tally.converted} image{'s' if tally.converted != 1 else ''} "
-                f"re-encoded to {convert}; provenance metadata (C2PA) of the originals "
-                "is not kept"
-            )
-        written = not no_manifest and tally.records
-        manifest = f" (manifest: {out_dir / MANIFEST_NAME})" if written else ""
-        _echo_err(f"imgcall: {_summary(tally)}{manifest}")
+        written = not no_manifest and tally.counts.records
+        manifest = out_dir / MANIFEST_NAME if written else None
+        for line in _render.extract_summary(tally.counts, convert=convert, manifest=manifest):
+            _echo_err(line)
     raise SystemExit(code)
 
 
@@ -393,42 +349,6 @@ class _NoBar:
 
     def update(self, n: int) -> None:
         """Do nothing."""
-
-
-def _render_saved(record: ItemRecord, out_dir: Path, *, as_json: bool, quiet: bool) -> None:
-    if record.error is not None:
-        _echo_err(problem_line(record))
-    if as_json:
-        click.echo(record.to_json())
-    elif (
-        not quiet
-        and record.path is not None
-        and record.outcome in ("saved", "overwritten", "exists")
-    ):
-        click.echo(_printable(str(out_dir / record.path.name)))
-    if quiet:
-        return
-    where = _printable(record.location or record.input or "")
-    if record.outcome == "skipped" and record.path is not None:
-        _echo_err(
-            f"skipped: {where}: {_who(record)}: {record.path.name} already holds "
-            "a different image (--on-conflict skip)"
-        )
-    for note in record.warnings:
-        _echo_err(f"warning: {where}: {_who(record)}: {note}")
-
-
-def _summary(tally: _Tally) -> str:
-    saved = f"{tally.saved + tally.overwritten} saved"
-    if tally.overwritten:
-        saved += f" ({tally.overwritten} overwritten)"
-    problems = f"{tally.problems} problem{'s' if tally.problems != 1 else ''}"
-    return f"{saved}, {tally.existing} already present, {tally.skipped} skipped, {problems}"
-
-
-def _names(inputs: Sequence[str]) -> str:
-    shown = [("<stdin>" if n == "-" else n) for n in inputs] or ["<stdin>"]
-    return ", ".join(shown) if len(shown) <= 3 else f"{', '.join(shown[:3])}, ..."
 
 
 @cli.command("ls", context_settings=_CONTEXT)
@@ -452,6 +372,7 @@ def ls_command(inputs: tuple[str, ...], as_json: bool) -> None:
     Exit codes: as for extract (0 all readable, 1 some item is not, 2 unreadable
     input, 3 no image found).
     """
+    from . import _render
     from .saving import list_images
 
     tally = _Tally()
@@ -461,64 +382,17 @@ def ls_command(inputs: tuple[str, ...], as_json: bool) -> None:
         if as_json:
             click.echo(record.to_json())
         elif record.index is None:  # a whole input: not a row of the table
-            _echo_err(problem_line(record))
+            _echo_err(_render.problem_line(record))
         else:
             rows.append(record)
     if rows:
-        click.echo(_table(rows))
-    code = run_exit_code(tally.codes, tally.items)
+        click.echo(_render.table(rows))
+    code = run_exit_code(tally.codes, tally.counts.items)
     if code == EXIT_NO_IMAGES:
-        _echo_err(f"imgcall: no images found in {_names(inputs)}")
+        _echo_err(_render.nothing_found(inputs))
     else:
-        problems = f"{tally.problems} problem{'s' if tally.problems != 1 else ''}"
-        _echo_err(f"imgcall: {tally.found} image{'s' if tally.found != 1 else ''}, {problems}")
+        _echo_err(_render.ls_summary(tally.counts))
     raise SystemExit(code)
-
-
-def _table(records: Sequence[ItemRecord]) -> str:
-    header = ("#", "ID", "STATUS", "FORMAT", "WxH", "SIZE", "LOCATION", "NOTE")
-    rows = [header] + [_row(r) for r in records]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
-    lines = []
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)] + [
-            row[-1]
-        ]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
-
-
-def _row(record: ItemRecord) -> tuple[str, ...]:
-    size = (
-        f"{record.width}x{record.height}"
-        if record.width is not None and record.height is not None
-        else "-"
-    )
-    notes = []
-    if record.partial_index is not None:
-        notes.append(f"partial {record.partial_index}")
-    if record.error is not None:
-        notes.append(record.error.reason)
-    notes.extend(record.warnings)
-    return (
-        str(record.index) if record.index is not None else "-",
-        _printable(record.id) if record.id is not None else "-",
-        _printable(record.status) if record.status is not None else "-",
-        record.format or "-",
-        size,
-        _human_bytes(record.nbytes) if record.nbytes is not None else "-",
-        _printable(record.location or record.input or "-"),
-        _printable("; ".join(notes)),
-    )
-
-
-def _human_bytes(n: int) -> str:
-    value, unit = float(n), "B"
-    for bigger in ("kB", "MB", "GB", "TB"):
-        if value < 1000:
-            break
-        value, unit = value / 1000, bigger
-    return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 It holds the original bytes exactly as the API sent them (provenance metadata such as
 C2PA intact), what the bytes are (format, MIME type, extension, size), and where the
 image came from. It is a pure value: saving, Pillow and notebook display are delegated
-to `imgcall.saving`, `imgcall.decoding` and `imgcall.notebook`, imported on first use.
+to `imgcall.writing`, `imgcall.decoding` and `imgcall.notebook`, imported on first use.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ class DecodedImage:
         (``name-1.png``, ...) or ``"overwrite"``. ``convert`` (``"png"``, ``"jpeg"``,
         ``"webp"``) re-encodes, which drops provenance metadata such as C2PA.
         """
-        from .saving import save_image
+        from .writing import save_image
 
         return save_image(self, path_or_dir, on_conflict=on_conflict, convert=convert).path
 

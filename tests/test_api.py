@@ -20,6 +20,11 @@ def test_every_public_name_resolves_and_is_exported() -> None:
     assert lazy | {"__version__"} == set(imgcall.__all__)
 
 
+def test_every_lazy_name_points_at_the_module_that_defines_it() -> None:
+    for name, module in imgcall._EXPORTS.items():
+        assert getattr(imgcall, name).__module__ == f"imgcall.{module}", name
+
+
 def test_every_public_name_has_a_docstring() -> None:
     for name in imgcall.__all__:
         value = getattr(imgcall, name)

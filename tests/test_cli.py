@@ -22,7 +22,8 @@ from PIL import Image
 
 import imgcall.cli
 from imgcall.cli import cli
-from imgcall.saving import MANIFEST_NAME, TEMP_SUFFIX, ItemRecord
+from imgcall.records import MANIFEST_NAME
+from imgcall.writing import TEMP_SUFFIX
 from tests.conftest import ITEMS_DIR
 
 REPO = Path(__file__).resolve().parent.parent
@@ -378,23 +379,6 @@ def test_exit_code_mapping_is_in_one_place() -> None:
 
 
 # --- messages ------------------------------------------------------------------------------
-
-
-def test_problem_line_names_input_item_and_custom_id() -> None:
-    record = ItemRecord(
-        index=3,
-        input="batch.jsonl",
-        id="ig_7",
-        status="failed",
-        outcome="failed",
-        location="batch.jsonl:4#/response/body/output/0",
-        custom_id="req-4",
-        error=imgcall.ImageGenerationFailedError("the API reported status 'failed'"),
-    )
-    assert imgcall.cli.problem_line(record) == (
-        "error: batch.jsonl:4#/response/body/output/0: item 'ig_7' (custom_id 'req-4'): "
-        "the API reported status 'failed'"
-    )
 
 
 def test_control_characters_in_ids_are_escaped_on_the_terminal(

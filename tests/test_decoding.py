@@ -31,7 +31,6 @@ from imgcall import (
     UnsupportedResultError,
     decode,
 )
-from imgcall.decoding import decode_base64
 
 from .conftest import ITEMS_DIR
 
@@ -174,33 +173,6 @@ def test_bad_character_names_item_and_offset(load_item: LoadItem) -> None:
     assert info.value.offset == 40
     assert "'*'" in str(info.value) and "offset 40" in str(info.value)
     assert info.value.id == "ig_bad_b64"
-
-
-@pytest.mark.parametrize(
-    ("text", "offset"),
-    [("iVBO!Rw0K", 4), ("iVBORw0K\x00GgoA", 8), ("iVBORw0KGgo=AAAA", 11), ("iVBORé0K", 5)],
-)
-def test_any_other_character_is_reported_not_dropped(text: str, offset: int) -> None:
-    with pytest.raises(InvalidBase64Error) as info:
-        decode_base64(text)
-    assert info.value.offset == offset
-
-
-def test_offset_counts_from_the_start_of_a_data_url() -> None:
-    prefix = "data:image/png;base64,"
-    with pytest.raises(InvalidBase64Error) as info:
-        decode_base64(prefix + "iVBO#Rw0K")
-    assert info.value.offset == len(prefix) + 4
-
-
-def test_impossible_length_is_an_error() -> None:
-    with pytest.raises(InvalidBase64Error, match="cannot encode whole bytes"):
-        decode_base64("iVBORw0KG")
-
-
-def test_data_url_mime_is_returned_and_params_are_allowed() -> None:
-    data, mime = decode_base64("data:image/jpeg;charset=binary;base64," + b64(b"\xff\xd8\xff\xe0"))
-    assert (data, mime) == (b"\xff\xd8\xff\xe0", "image/jpeg")
 
 
 def test_percent_encoded_svg_data_url(image_bytes: Callable[[str], bytes]) -> None:

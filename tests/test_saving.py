@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import base64
-import errno
 import io
 import json
-import os
-import random
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,15 +14,9 @@ from PIL import Image
 
 import imgcall
 from imgcall import ImageGenerationCall, InvalidInputError, OutputError, parse_call
-from imgcall.saving import (
-    MANIFEST_NAME,
-    TEMP_SUFFIX,
-    Input,
-    check_template,
-    list_images,
-    remove_stale_temp_files,
-    safe_stem,
-)
+from imgcall.pipeline import Input
+from imgcall.records import MANIFEST_NAME
+from imgcall.saving import list_images
 from tests.conftest import IMAGES_DIR, ITEMS_DIR
 
 MANIFEST_FIELDS = {
@@ -66,24 +55,12 @@ def png(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (8,
     return buffer.getvalue()
 
 
-def noise_png(side: int = 200, seed: int = 0) -> bytes:
-    """A PNG that does not compress: its size is about 3 x side x side bytes."""
-    raw = random.Random(seed).randbytes(side * side * 3)
-    buffer = io.BytesIO()
-    Image.frombytes("RGB", (side, side), raw).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def manifest_lines(out: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (out / MANIFEST_NAME).read_text().splitlines()]
 
 
 def files_under(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink())
-
-
-def temp_files(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.name.endswith(TEMP_SUFFIX)]
 
 
 # --- the basic job -------------------------------------------------------------------------
@@ -199,12 +176,6 @@ def test_nothing_found_writes_nothing(tmp_path: Path) -> None:
     report = imgcall.save_images(ITEMS_DIR / "wrong_type.json", tmp_path / "out")
     assert len(report) == 0 and report.ok
     assert not (tmp_path / "out").exists()
-
-
-def test_decoded_image_save_still_works(tmp_path: Path) -> None:
-    image = imgcall.decode(json.loads((ITEMS_DIR / "png.json").read_text()))
-    path = image.save(f"{tmp_path / 'single'}{os.sep}")
-    assert path.name == "ig_png.png" and path.read_bytes() == image.data
 
 
 # --- idempotence and conflicts -------------------------------------------------------------
@@ -395,62 +366,12 @@ def test_long_ids_stay_distinct(tmp_path: Path) -> None:
     assert not any(n.endswith("-1.png") for n in names)  # told apart by hash, not by rename
 
 
-def test_symlink_in_the_way_is_replaced_not_followed(tmp_path: Path) -> None:
-    outside = tmp_path / "outside.png"
-    outside.write_bytes(b"precious")
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "ig_png.png").symlink_to(outside)
-
-    report = imgcall.save_images(ITEMS_DIR / "png.json", out, on_conflict="overwrite")
-
-    assert report.records[0].outcome == "overwritten"
-    assert outside.read_bytes() == b"precious"
-    assert not (out / "ig_png.png").is_symlink()
-
-
-def test_manifest_symlink_is_replaced_not_followed(tmp_path: Path) -> None:
-    outside = tmp_path / "outside.txt"
-    outside.write_text("precious")
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / MANIFEST_NAME).symlink_to(outside)
-    imgcall.save_images(ITEMS_DIR / "png.json", out)
-    assert outside.read_text() == "precious"
-    assert not (out / MANIFEST_NAME).is_symlink()
-    assert len(manifest_lines(out)) == 1
-
-
 def test_output_folder_through_a_symlink_works(tmp_path: Path) -> None:
     real = tmp_path / "real"
     real.mkdir()
     (tmp_path / "link").symlink_to(real, target_is_directory=True)
     report = imgcall.save_images(ITEMS_DIR / "png.json", tmp_path / "link")
     assert report.ok and (real / "ig_png.png").exists()
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("ig_123", "ig_123"),
-        ("../x", "_x"),
-        ("/etc/passwd", "_etc_passwd"),
-        ("a/b", "a_b"),
-        ("..", "image"),
-        (".", "image"),
-        ("CON", "_CON"),
-        ("con .txt", "_con .txt"),
-        ("x\x00y", "x_y"),
-    ],
-)
-def test_safe_stem(text: str, expected: str) -> None:
-    assert safe_stem(text) == expected
-
-
-def test_safe_stem_caps_length() -> None:
-    stem = safe_stem("é" * 300)
-    assert len(stem.encode()) <= 200
-    assert stem != safe_stem("é" * 301)
 
 
 # --- name templates ------------------------------------------------------------------------
@@ -478,22 +399,6 @@ def test_response_id_falls_back_to_id(tmp_path: Path) -> None:
 def test_extension_written_in_the_template_is_not_doubled(tmp_path: Path) -> None:
     report = imgcall.save_images(ITEMS_DIR / "jpeg.json", tmp_path / "out", name="{id}.png")
     assert [p.name for p in report.paths] == ["ig_jpeg.jpg"]
-
-
-@pytest.mark.parametrize(
-    "template", ["{nope}", "{id.__class__}", "{id[0]}", "{}", "{0}", "{id", "{index:q}"]
-)
-def test_bad_templates_are_value_errors(tmp_path: Path, template: str) -> None:
-    with pytest.raises(ValueError, match="template"):
-        check_template(template)
-    with pytest.raises(ValueError, match="template"):
-        imgcall.save_images(ITEMS_DIR / "png.json", tmp_path / "out", name=template)
-    assert not (tmp_path / "out").exists()
-
-
-def test_unknown_field_message_lists_the_fields() -> None:
-    with pytest.raises(ValueError, match=r"'nope'.*\{custom_id\}"):
-        check_template("{nope}")
 
 
 # --- convert -------------------------------------------------------------------------------
@@ -588,106 +493,6 @@ def test_manifest_failure_is_reported_once_and_the_run_goes_on(tmp_path: Path) -
     assert isinstance(manifest_problem.error, OutputError)
     assert MANIFEST_NAME in str(manifest_problem.error)
     assert len(report.paths) == 2
-
-
-# --- write failures, temporary files -------------------------------------------------------
-
-
-def test_full_disk_is_an_output_error_and_the_run_goes_on(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import imgcall.saving as saving
-
-    real_write = saving._write_fd
-    big = noise_png(40)
-
-    def full_disk(fd: int, data: bytes) -> None:
-        if len(data) > 1000:
-            os.write(fd, data[:100])  # part of it got out before the disk filled up
-            raise OSError(errno.ENOSPC, "No space left on device")
-        real_write(fd, data)
-
-    monkeypatch.setattr(saving, "_write_fd", full_disk)
-    out = tmp_path / "out"
-    items = [item("small1", png((1, 1, 1))), item("big", big), item("small2", png((2, 2, 2)))]
-
-    report = imgcall.save_images(items, out)
-
-    assert [r.outcome for r in report] == ["saved", "failed", "saved"]
-    error = report.records[1].error
-    assert isinstance(error, OutputError)
-    assert "no space left" in str(error) and str(out.resolve() / "big.png") in str(error)
-    assert error.id == "big"
-    assert sorted(p.name for p in out.iterdir()) == [MANIFEST_NAME, "small1.png", "small2.png"]
-    assert temp_files(tmp_path) == []
-
-
-def test_interrupted_write_leaves_no_file_behind(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import imgcall.saving as saving
-
-    def interrupted(fd: int, data: bytes) -> None:
-        os.write(fd, data[:10])
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(saving, "_write_fd", interrupted)
-    out = tmp_path / "out"
-    with pytest.raises(KeyboardInterrupt):
-        imgcall.save_images(ITEMS_DIR / "png.json", out, manifest=False)
-    assert list(out.iterdir()) == []
-
-
-@pytest.mark.skipif(
-    sys.platform == "win32" or os.geteuid() == 0, reason="needs a user that permissions stop"
-)
-def test_read_only_folder_is_an_output_error_naming_the_path(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    out.chmod(0o555)
-    try:
-        report = imgcall.save_images(ITEMS_DIR / "items_list.json", out)
-    finally:
-        out.chmod(0o755)
-    assert report.failed and all(isinstance(r.error, OutputError) for r in report.failed)
-    assert "permission denied" in str(report.records[0].error)
-    assert str(out.resolve()) in str(report.records[0].error)
-    assert list(out.iterdir()) == []
-
-
-def dead_pid() -> int:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    return child.pid
-
-
-def test_stale_temp_files_of_dead_processes_are_removed(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    stale = out / f".0a1b2c3d4e5f.{dead_pid()}{TEMP_SUFFIX}"
-    ours = out / f".0a1b2c3d4e50.{os.getpid()}{TEMP_SUFFIX}"
-    alive = out / f".0a1b2c3d4e51.{os.getppid()}{TEMP_SUFFIX}"
-    unrelated = out / "notes.imgcall-tmp.txt"
-    for path in (stale, ours, alive, unrelated):
-        path.write_bytes(b"half an image")
-
-    imgcall.save_images(ITEMS_DIR / "png.json", out)
-
-    assert not stale.exists()
-    assert ours.exists() and alive.exists() and unrelated.exists()
-
-
-def test_remove_stale_temp_files_on_a_missing_folder(tmp_path: Path) -> None:
-    assert remove_stale_temp_files(tmp_path / "missing") == []
-
-
-def test_output_folder_that_is_a_file_fails_each_item(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    out.write_bytes(b"")
-    report = imgcall.save_images(ITEMS_DIR / "items_list.json", out, manifest=False)
-    assert [r.outcome for r in report] == ["failed", "failed"]
-    assert all(isinstance(r.error, OutputError) for r in report)
-    assert "cannot create the folder" in str(report.records[0].error)
 
 
 # --- workers, partials, listing ------------------------------------------------------------

@@ -1,0 +1,159 @@
+"""The text the command line prints: problem lines, saved-file lines, the ``ls`` table.
+
+Pure functions from `ItemRecord` to strings, so that `imgcall.cli` is left with options,
+output streams and exit codes, and so that the wording can be tested without running a
+command. Nothing here prints or imports click. Text that comes from the input (ids,
+statuses, locations) goes through `printable`, so a hostile id cannot garble a terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .image import _human_bytes
+
+if TYPE_CHECKING:
+    from .records import ItemRecord, RunCounts
+
+__all__ = [
+    "extract_summary",
+    "ls_summary",
+    "nothing_found",
+    "printable",
+    "problem_line",
+    "saved_lines",
+    "table",
+]
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped, so hostile ids cannot garble a terminal."""
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
+def _who(record: ItemRecord) -> str:
+    who = f"item {record.id!r}" if record.id is not None else "an item without an id"
+    if record.custom_id is not None:
+        who += f" (custom_id {record.custom_id!r})"
+    return who
+
+
+def problem_line(record: ItemRecord) -> str:
+    """One stderr line naming the input or item and the reason."""
+    error = record.error
+    reason = error.reason if error is not None else "unknown problem"
+    where = printable(record.location or record.input or "")
+    if record.id is None and record.custom_id is None:  # a whole input, a broken line, ...
+        return f"error: {reason}" if not where or where in reason else f"error: {where}: {reason}"
+    return f"error: {where}: {_who(record)}: {reason}"
+
+
+def saved_lines(
+    record: ItemRecord, out_dir: Path, *, as_json: bool, quiet: bool
+) -> Iterator[tuple[str, bool]]:
+    """What ``imgcall extract`` prints for one record, as ``(line, to_stderr)`` in order.
+
+    The path of the file on standard output (or the JSON object with ``--json``); its
+    problem, a skip, and each warning on standard error. ``quiet`` keeps only problems
+    and JSON.
+    """
+    if record.error is not None:
+        yield problem_line(record), True
+    if as_json:
+        yield record.to_json(), False
+    elif (
+        not quiet
+        and record.path is not None
+        and record.outcome in ("saved", "overwritten", "exists")
+    ):
+        yield printable(str(out_dir / record.path.name)), False
+    if quiet:
+        return
+    where = printable(record.location or record.input or "")
+    if record.outcome == "skipped" and record.path is not None:
+        yield (
+            (
+                f"skipped: {where}: {_who(record)}: {record.path.name} already holds "
+                "a different image (--on-conflict skip)"
+            ),
+            True,
+        )
+    for note in record.warnings:
+        yield f"warning: {where}: {_who(record)}: {note}", True
+
+
+def extract_summary(counts: RunCounts, *, convert: str | None, manifest: Path | None) -> list[str]:
+    """The closing lines of ``imgcall extract``: a note on re-encoded images, the totals."""
+    lines = []
+    if counts.converted:
+        lines.append(
+            f"note: {counts.converted} image{'s' if counts.converted != 1 else ''} "
+            f"re-encoded to {convert}; provenance metadata (C2PA) of the originals "
+            "is not kept"
+        )
+    saved = f"{counts.saved + counts.overwritten} saved"
+    if counts.overwritten:
+        saved += f" ({counts.overwritten} overwritten)"
+    problems = _problems(counts)
+    where = f" (manifest: {manifest})" if manifest is not None else ""
+    lines.append(
+        f"imgcall: {saved}, {counts.existing} already present, {counts.skipped} skipped, "
+        f"{problems}{where}"
+    )
+    return lines
+
+
+def ls_summary(counts: RunCounts) -> str:
+    """The closing line of ``imgcall ls``: images found and problems."""
+    return f"imgcall: {counts.found} image{'s' if counts.found != 1 else ''}, {_problems(counts)}"
+
+
+def _problems(counts: RunCounts) -> str:
+    return f"{counts.problems} problem{'s' if counts.problems != 1 else ''}"
+
+
+def nothing_found(inputs: Sequence[str]) -> str:
+    """The line for a run that found no image, naming at most three inputs."""
+    shown = [("<stdin>" if n == "-" else n) for n in inputs] or ["<stdin>"]
+    names = ", ".join(shown) if len(shown) <= 3 else f"{', '.join(shown[:3])}, ..."
+    return f"imgcall: no images found in {names}"
+
+
+def table(records: Sequence[ItemRecord]) -> str:
+    """The ``imgcall ls`` table: a header and one aligned row per item."""
+    header = ("#", "ID", "STATUS", "FORMAT", "WxH", "SIZE", "LOCATION", "NOTE")
+    rows = [header] + [_row(r) for r in records]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    lines = []
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)] + [
+            row[-1]
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _row(record: ItemRecord) -> tuple[str, ...]:
+    size = (
+        f"{record.width}x{record.height}"
+        if record.width is not None and record.height is not None
+        else "-"
+    )
+    notes = []
+    if record.partial_index is not None:
+        notes.append(f"partial {record.partial_index}")
+    if record.error is not None:
+        notes.append(record.error.reason)
+    notes.extend(record.warnings)
+    return (
+        str(record.index) if record.index is not None else "-",
+        printable(record.id) if record.id is not None else "-",
+        printable(record.status) if record.status is not None else "-",
+        record.format or "-",
+        size,
+        _human_bytes(record.nbytes) if record.nbytes is not None else "-",
+        printable(record.location or record.input or "-"),
+        printable("; ".join(notes)),
+    )

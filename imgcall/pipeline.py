@@ -1,0 +1,209 @@
+"""The producing half of a run: inputs in, decoded and hashed images out, in order.
+
+`scan_units` scans each input of a run and numbers what it finds (``{index}`` counts images
+and problems alike, across all inputs; an input that cannot be read is one unit without
+an index). `prepared` pairs every unit with its `Ready` image (decoded, checked,
+converted when asked, hashed) or its error, on ``workers`` threads since base64
+decoding, hashing, CRCs and Pillow release the GIL, while always handing units back in
+input order, so a run's result never depends on timing. `imgcall.saving` consumes the
+pairs.
+
+The scanner and decoder (pydantic, and Pillow for conversion) are imported on first use,
+so importing this module, and `imgcall.saving`, stays light.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import deque
+from collections.abc import Generator, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Union
+
+from .errors import ImgcallError, InvalidInputError, Problem
+from .writing import converted, describe_os_error
+
+if TYPE_CHECKING:
+    from .decoding import Check, Limits
+    from .image import DecodedImage
+    from .models import ImageGenerationCall
+
+__all__ = ["Input", "Options", "Prepared", "Ready", "Unit", "as_sources", "prepared", "scan_units"]
+
+
+@dataclass(frozen=True)
+class Input:
+    """A source with the name to report it under, e.g. standard input as ``<stdin>``.
+
+    ``stem`` is the ``{stem}`` name-template field; by default the name's file stem, or
+    the name without its angle brackets (``<stdin>`` gives ``stdin``).
+    """
+
+    source: object
+    name: str
+    stem: str | None = None
+
+
+@dataclass(frozen=True)
+class Options:
+    """How each item is decoded and converted (the `decode` options and ``convert``)."""
+
+    limits: Limits | None
+    check: Check
+    strict_status: bool
+    convert: str | None
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One thing found: a call to decode, a problem from the scan, or a broken input."""
+
+    index: int | None
+    input: str
+    stem: str
+    found: ImageGenerationCall | Problem | ImgcallError
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A decoded image with the bytes to write (converted if asked), their format and hash."""
+
+    image: DecodedImage
+    data: bytes
+    format: str
+    sha256: str
+
+
+Prepared = Union[Ready, Problem, ImgcallError]
+
+
+def as_sources(source: object) -> list[object]:
+    """The inputs of a run: a list of paths (or `Input`) is several, anything else one."""
+    # A parsed JSON list of strings holds no images, so reading one as paths is safe.
+    if (
+        isinstance(source, (list, tuple))
+        and source
+        and all(
+            isinstance(s, (os.PathLike, Input)) or (isinstance(s, str) and not _looks_like_json(s))
+            for s in source
+        )
+    ):
+        return list(source)
+    return [source]
+
+
+def scan_units(sources: list[object], partials: bool) -> Iterator[Unit]:
+    """Scan each source in turn and number what is found, across all sources."""
+    from .scan import scan
+
+    index = 0
+    for raw in sources:
+        source, label, stem = _describe_source(raw)
+        found_iter = scan(source, partials=partials, name=label)
+        while True:
+            try:
+                found = next(found_iter)
+            except StopIteration:
+                break
+            except ImgcallError as exc:
+                yield Unit(None, label, stem, exc)
+                break
+            except OSError as exc:  # a stream (stdin) that fails while being read
+                error = InvalidInputError(
+                    f"cannot read {label}: {describe_os_error(exc)}", location=label
+                )
+                error.__cause__ = exc
+                yield Unit(None, label, stem, error)
+                break
+            yield Unit(index, label, stem, found)
+            index += 1
+
+
+def _describe_source(raw: object) -> tuple[object, str, str]:
+    """The source to scan, the name to report it under, and its ``{stem}``."""
+    if isinstance(raw, Input):
+        return raw.source, raw.name, raw.stem or _stem_of(raw.name)
+    if isinstance(raw, os.PathLike) or (isinstance(raw, str) and not _looks_like_json(raw)):
+        label = os.fspath(raw)
+        return raw, str(label), Path(str(label)).stem or "input"
+    if isinstance(raw, (str, bytes, bytearray, memoryview)):
+        return raw, "<input>", "input"
+    if hasattr(raw, "read"):
+        label = str(getattr(raw, "name", "<stream>"))
+        return raw, label, _stem_of(label)
+    if isinstance(raw, (Mapping, list, tuple)):
+        return raw, "<object>", "object"
+    return raw, f"<{type(raw).__name__}>", type(raw).__name__
+
+
+def _stem_of(name: str) -> str:
+    if name.startswith("<") and name.endswith(">"):
+        return name[1:-1] or "input"
+    return Path(name).stem or "input"
+
+
+def _looks_like_json(text: str) -> bool:
+    return text.lstrip()[:1] in ("{", "[") or "\n" in text
+
+
+def _prepare(call: ImageGenerationCall, options: Options) -> Ready | ImgcallError:
+    """Decode, check, convert and hash one call (runs on a worker thread)."""
+    from .decoding import decode_call
+
+    try:
+        image = decode_call(
+            call,
+            limits=options.limits,
+            check=options.check,
+            strict_status=options.strict_status,
+            emit_warnings=False,
+        )
+        data, fmt = converted(image, options.convert)
+    except ImgcallError as exc:
+        return exc.with_origin(id=call.id, location=call.location)
+    return Ready(image, data, fmt, hashlib.sha256(data).hexdigest())
+
+
+def prepared(
+    units: Iterator[Unit], options: Options, workers: int
+) -> Generator[tuple[Unit, Prepared], None, None]:
+    """Pair each unit with its decoded image or error, in order, on ``workers`` threads."""
+    from .models import ImageGenerationCall
+
+    if workers == 1:
+        for unit in units:
+            found = unit.found
+            yield (
+                unit,
+                _prepare(found, options) if isinstance(found, ImageGenerationCall) else found,
+            )
+        return
+    # At most 2 x workers images in flight: enough to keep every worker busy while the
+    # calling thread writes, never the whole input in memory.
+    window: deque[tuple[Unit, Future[Ready | ImgcallError] | Prepared]] = deque()
+    with ThreadPoolExecutor(workers, thread_name_prefix="imgcall") as pool:
+        try:
+            for unit in units:
+                found = unit.found
+                if isinstance(found, ImageGenerationCall):
+                    window.append((unit, pool.submit(_prepare, found, options)))
+                else:
+                    window.append((unit, found))
+                while len(window) >= 2 * workers:
+                    yield _settle(window.popleft())
+            while window:
+                yield _settle(window.popleft())
+        finally:
+            for _, pending in window:
+                if isinstance(pending, Future):
+                    pending.cancel()
+
+
+def _settle(
+    entry: tuple[Unit, Future[Ready | ImgcallError] | Prepared],
+) -> tuple[Unit, Prepared]:
+    unit, pending = entry
+    return unit, pending.result() if isinstance(pending, Future) else pending

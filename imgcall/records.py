@@ -1,0 +1,362 @@
+"""What a run reports: one `ItemRecord` per item, the `SaveReport`, and the manifest.
+
+An `ItemRecord` is at once a manifest line, an ``imgcall extract --json`` / ``imgcall ls
+--json`` object, and an entry of the `SaveReport` that `save_images` returns, so the
+three always agree. `image_record` and `problem_record` build records from what
+`imgcall.pipeline` produced, `RunCounts` totals them as they stream past, and `Manifest`
+writes them to ``imgcall-manifest.jsonl``, one flushed line at a time, replacing the
+previous run's manifest with its first line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Literal
+
+from .errors import ImgcallError, InvalidInputError, OutputError, Problem
+from .image import DecodedImage
+from .writing import describe_os_error
+
+if TYPE_CHECKING:
+    from .pipeline import Ready, Unit
+
+__all__ = [
+    "MANIFEST_NAME",
+    "ItemRecord",
+    "Manifest",
+    "Outcome",
+    "RunCounts",
+    "SaveReport",
+    "context_text",
+    "image_record",
+    "problem_record",
+]
+
+Outcome = Literal["saved", "exists", "skipped", "overwritten", "failed", "found"]
+
+MANIFEST_NAME = "imgcall-manifest.jsonl"
+
+
+@dataclass(frozen=True)
+class ItemRecord:
+    """What happened to one item of a run: one manifest line, one ``--json`` object.
+
+    ``outcome`` is ``"saved"`` (a new file), ``"exists"`` (the same bytes were already
+    there, so it is done), ``"skipped"`` (another file holds the name, ``on_conflict``
+    ``"skip"``), ``"overwritten"`` or ``"failed"`` (``error`` says why); `list_images`
+    reports ``"found"`` instead of writing. An input that cannot be read at all is one
+    ``"failed"`` record with ``id`` and ``index`` set to ``None``.
+    """
+
+    index: int | None
+    """0-based position of the item in the run (all inputs, images and problems)."""
+    input: str | None
+    """The input's name: its path, ``<stdin>``, ``<object>``, ..."""
+    id: str | None
+    status: str | None
+    outcome: Outcome
+    path: Path | None = None
+    """The absolute path of the file holding the image (``None`` when nothing was saved)."""
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    nbytes: int | None = None
+    """Size of the file in bytes (``bytes`` in the manifest)."""
+    sha256: str | None = None
+    location: str | None = None
+    custom_id: str | None = None
+    response_id: str | None = None
+    revised_prompt: str | None = None
+    partial: bool = False
+    partial_index: int | None = None
+    converted_from: str | None = None
+    """The original format when the image was re-encoded (``convert``)."""
+    note: str | None = None
+    """Why a re-encoded file lacks the original's provenance metadata (C2PA)."""
+    warnings: tuple[str, ...] = ()
+    """Things worth knowing that did not stop the item (e.g. a ``generating`` status)."""
+    error: ImgcallError | None = field(default=None, compare=False)
+    """The error for a ``"failed"`` item."""
+
+    @property
+    def failed(self) -> bool:
+        """True for an item (or input) that could not be saved."""
+        return self.outcome == "failed"
+
+    @property
+    def input_failed(self) -> bool:
+        """True when a whole input could not be read or parsed (not just one line of it)."""
+        return self.index is None and isinstance(self.error, InvalidInputError)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as a JSON-ready dict with the manifest's field names."""
+        return {
+            "index": self.index,
+            "input": self.input,
+            "id": self.id,
+            "status": self.status,
+            "outcome": self.outcome,
+            "path": str(self.path) if self.path is not None else None,
+            "format": self.format,
+            "width": self.width,
+            "height": self.height,
+            "bytes": self.nbytes,
+            "sha256": self.sha256,
+            "location": self.location,
+            "custom_id": self.custom_id,
+            "response_id": self.response_id,
+            "revised_prompt": self.revised_prompt,
+            "partial": self.partial,
+            "partial_index": self.partial_index,
+            "converted_from": self.converted_from,
+            "note": self.note,
+            "warnings": list(self.warnings),
+            "error": self.error.reason if self.error is not None else None,
+            "error_type": type(self.error).__name__ if self.error is not None else None,
+        }
+
+    def to_json(self) -> str:
+        """One line of JSON (the manifest line), always encodable as UTF-8."""
+        data = self.to_dict()
+        text = json.dumps(data, ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate from a Python str: escape it
+            text = json.dumps(data)
+        return text
+
+
+@dataclass
+class SaveReport:
+    """The result of `save_images`: every `ItemRecord` of the run, and counts.
+
+    >>> report = imgcall.save_images("response.json", "out/")   # doctest: +SKIP
+    >>> report.counts()
+    {'saved': 2, 'overwritten': 0, 'exists': 0, 'skipped': 0, 'failed': 0}
+    >>> [str(p) for p in report.paths]
+    ['/home/me/out/ig_1.png', '/home/me/out/ig_2.jpg']
+    """
+
+    out_dir: Path
+    manifest: Path | None
+    """The manifest's path, or ``None`` when ``manifest=False``."""
+    records: list[ItemRecord] = field(default_factory=list)
+
+    def add(self, record: ItemRecord) -> None:
+        """Append one record (used while a run is being consumed item by item)."""
+        self.records.append(record)
+
+    def _with(self, *outcomes: str) -> list[ItemRecord]:
+        return [r for r in self.records if r.outcome in outcomes]
+
+    @property
+    def saved(self) -> list[ItemRecord]:
+        """Items written by this run (new files and overwritten ones)."""
+        return self._with("saved", "overwritten")
+
+    @property
+    def existing(self) -> list[ItemRecord]:
+        """Items whose identical file was already there (done, nothing written)."""
+        return self._with("exists")
+
+    @property
+    def skipped(self) -> list[ItemRecord]:
+        """Items not written because another file holds the name (``on_conflict="skip"``)."""
+        return self._with("skipped")
+
+    @property
+    def failed(self) -> list[ItemRecord]:
+        """Items (and inputs) that could not be saved, each with its ``error``."""
+        return self._with("failed")
+
+    @property
+    def paths(self) -> list[Path]:
+        """The files that now hold this run's images (saved, overwritten or present)."""
+        return [r.path for r in self._with("saved", "overwritten", "exists") if r.path is not None]
+
+    @property
+    def ok(self) -> bool:
+        """True when every item found was saved or already present."""
+        return not self.failed
+
+    def counts(self) -> dict[str, int]:
+        """How many records have each outcome."""
+        keys = ("saved", "overwritten", "exists", "skipped", "failed")
+        return {key: len(self._with(key)) for key in keys}
+
+    def __iter__(self) -> Iterator[ItemRecord]:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+@dataclass
+class RunCounts:
+    """Running totals of a run's records, for a summary without keeping every record.
+
+    `SaveReport` keeps the records themselves; ``imgcall extract`` and ``imgcall ls``
+    count them as they stream past, so a run of any size takes constant memory.
+    """
+
+    records: int = 0
+    """Every record, including inputs that could not be read."""
+    items: int = 0
+    """Items found in the inputs (records with an ``index``)."""
+    saved: int = 0
+    overwritten: int = 0
+    existing: int = 0
+    skipped: int = 0
+    found: int = 0
+    problems: int = 0
+    """Records with an error: failed items, unreadable inputs, manifest failures."""
+    converted: int = 0
+    """Images re-encoded (``convert``)."""
+
+    def add(self, record: ItemRecord) -> None:
+        """Count one record."""
+        self.records += 1
+        if record.index is not None:
+            self.items += 1
+        if record.error is not None:
+            self.problems += 1
+        if record.converted_from is not None:
+            self.converted += 1
+        outcome = record.outcome
+        if outcome == "saved":
+            self.saved += 1
+        elif outcome == "overwritten":
+            self.overwritten += 1
+        elif outcome == "exists":
+            self.existing += 1
+        elif outcome == "skipped":
+            self.skipped += 1
+        elif outcome == "found":
+            self.found += 1
+
+
+def context_text(context: Mapping[str, Any], key: str) -> str | None:
+    """An item's context value (``custom_id``, ...) as text; ``None`` if absent or empty."""
+    value = context.get(key)
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def image_record(unit: Unit, ready: Ready, outcome: Outcome, path: Path | None) -> ItemRecord:
+    """The record of an image that was saved (or found, for `list_images`) at ``path``."""
+    image = ready.image
+    context = image.context
+    reencoded = ready.format != image.format
+    return ItemRecord(
+        index=unit.index,
+        input=unit.input,
+        id=image.id,
+        status=image.status,
+        outcome=outcome,
+        path=path,
+        format=ready.format,
+        width=image.width,
+        height=image.height,
+        nbytes=len(ready.data),
+        sha256=ready.sha256,
+        location=str(image.location) if image.location is not None else None,
+        custom_id=context_text(context, "custom_id"),
+        response_id=context_text(context, "response_id"),
+        revised_prompt=context_text(context, "revised_prompt"),
+        partial=image.partial,
+        partial_index=image.partial_index,
+        converted_from=image.format if reencoded else None,
+        note=(
+            f"re-encoded from {image.format} to {ready.format}: provenance metadata "
+            "(C2PA) of the original is not kept"
+            if reencoded
+            else None
+        ),
+        warnings=image.warnings,
+    )
+
+
+def problem_record(
+    unit: Unit, found: Problem | ImgcallError, image: DecodedImage | None = None
+) -> ItemRecord:
+    """The ``"failed"`` record of a unit: a scan problem, a decoding or writing error.
+
+    ``image`` is the decoded image when only writing it failed; otherwise the item is
+    described from the unit (or, for a whole input, from the error alone).
+    """
+    # Imported on use: models loads pydantic, and importing this module stays light.
+    from .models import ImageGenerationCall
+
+    context: Mapping[str, Any] = {}
+    partial_index: int | None = None
+    item_id: str | None = None
+    status: str | None = None
+    location: object | None = None
+    if isinstance(found, Problem):
+        error = found.error
+        item_id, status, location = found.id, found.status, found.location
+        context, partial_index = found.context, found.partial_index
+    else:
+        error = found
+        origin = image if image is not None else unit.found
+        if isinstance(origin, (ImageGenerationCall, DecodedImage)):
+            item_id, status, location = origin.id, str(origin.status), origin.location
+            context, partial_index = origin.context, origin.partial_index
+        else:  # a whole input that cannot be read
+            location = error.location
+    return ItemRecord(
+        index=unit.index,
+        input=unit.input,
+        id=item_id,
+        status=status,
+        outcome="failed",
+        location=str(location) if location is not None else None,
+        custom_id=context_text(context, "custom_id"),
+        response_id=context_text(context, "response_id"),
+        revised_prompt=context_text(context, "revised_prompt"),
+        partial=partial_index is not None,
+        partial_index=partial_index,
+        warnings=image.warnings if image is not None else (),
+        error=error,
+    )
+
+
+class Manifest:
+    """``imgcall-manifest.jsonl``, replaced by the first line a run writes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[bytes] | None = None
+
+    def write(self, record: ItemRecord) -> None:
+        """Append ``record`` as one flushed line; `OutputError` if it cannot be written."""
+        try:
+            if self._file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # Never truncate whatever a symlink under the manifest's name points to.
+                if self.path.is_symlink():
+                    self.path.unlink()
+                flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+                fd = os.open(self.path, flags | getattr(os, "O_BINARY", 0), 0o666)
+                self._file = os.fdopen(fd, "wb")
+            self._file.write(record.to_json().encode("utf-8") + b"\n")
+            # Flushed per line: a crash keeps every line already written.
+            self._file.flush()
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write the manifest {self.path}: {describe_os_error(exc)}",
+                location=str(self.path),
+            ) from exc
+
+    def close(self) -> None:
+        """Close the file (if it was opened); closing errors are ignored."""
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None

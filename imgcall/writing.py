@@ -1,0 +1,298 @@
+"""Writing one image file: atomic writes, conflict policies, leftovers, conversion.
+
+Every file is written to a temporary name in the target folder and then moved into
+place (``os.link`` for the no-clobber policies, ``os.replace`` for ``overwrite``), so an
+interrupted write never leaves a half-written image under a final name; temporary names
+carry the writer's pid so that `remove_stale_temp_files` can clear those of dead
+processes. `save_image` (behind `DecodedImage.save`) writes one image; whole runs build
+on `try_write` in `imgcall.saving`.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import secrets
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from .errors import ImgcallError, OutputError, OutputExistsError, UnsupportedImageError
+from .formats import FORMATS
+from .naming import candidate_names, no_free_name, safe_stem
+
+if TYPE_CHECKING:
+    from .image import DecodedImage
+
+__all__ = [
+    "TEMP_SUFFIX",
+    "OnConflict",
+    "SaveResult",
+    "Written",
+    "check_convert",
+    "check_policy",
+    "converted",
+    "describe_os_error",
+    "make_folder",
+    "remove_stale_temp_files",
+    "save_image",
+    "try_write",
+    "write_file",
+]
+
+OnConflict = Literal["error", "skip", "rename", "overwrite"]
+Written = Literal["saved", "exists", "skipped", "overwritten"]
+_POLICIES = ("error", "skip", "rename", "overwrite")
+_CONVERT = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP"}
+
+TEMP_SUFFIX = ".imgcall-tmp"
+_TEMP_NAME = re.compile(r"^\.[0-9a-f]+\.(\d+)" + re.escape(TEMP_SUFFIX) + "$")
+# Where the pid of a temporary file's writer cannot be probed (Windows), only files this
+# old are taken for leftovers.
+_STALE_AGE = 24 * 3600
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """Where an image went and what happened.
+
+    ``outcome`` is ``"saved"`` (a new file), ``"exists"`` (identical bytes were already
+    there: done), ``"skipped"`` (different bytes there, ``on_conflict="skip"``) or
+    ``"overwritten"``.
+    """
+
+    path: Path
+    outcome: str
+
+
+def save_image(
+    image: DecodedImage,
+    path_or_dir: str | os.PathLike[str],
+    *,
+    on_conflict: str = "error",
+    convert: str | None = None,
+) -> SaveResult:
+    """Save one image to a file or into a folder; see `DecodedImage.save`."""
+    data, fmt = converted(image, convert)
+    ext = FORMATS[fmt].extension
+    target = Path(path_or_dir)
+    raw = os.fspath(path_or_dir)
+    if target.is_dir() or raw.endswith((os.sep, "/")):
+        stem = safe_stem(image.id)
+        if image.partial_index is not None:
+            stem += f".partial{image.partial_index}"
+        directory = target
+    else:
+        directory = target.parent
+        stem = target.name
+        suffix = target.suffix.lower().lstrip(".")
+        if suffix in {"png", "jpg", "jpeg", "webp", "gif", "svg"}:
+            stem = target.stem
+    try:
+        return write_file(directory, stem, ext, data, on_conflict=on_conflict)
+    except ImgcallError as exc:
+        exc.with_origin(id=image.id, location=image.location)
+        raise
+
+
+def converted(image: DecodedImage, convert: str | None) -> tuple[bytes, str]:
+    """The bytes and format to write: the original, or re-encoded when asked."""
+    if convert is None:
+        return image.data, image.format
+    fmt = check_convert(convert)
+    if fmt == image.format:
+        return image.data, image.format
+    if image.format == "SVG":
+        raise UnsupportedImageError(
+            "an SVG image cannot be converted: it is never rasterised (save it without conversion)",
+            id=image.id,
+            location=image.location,
+        )
+    # Imported on use: decoding loads pydantic, and Pillow is only needed to convert.
+    from .decoding import encode_image
+
+    picture = image.to_pil()
+    try:
+        return encode_image(picture, fmt), fmt
+    except (OSError, ValueError, KeyError) as exc:
+        raise UnsupportedImageError(
+            f"cannot convert the {image.format} image to {fmt}: {exc}",
+            id=image.id,
+            location=image.location,
+        ) from exc
+
+
+def check_convert(convert: str) -> str:
+    """The Pillow format name for a ``convert`` value; ``ValueError`` if unknown."""
+    fmt = _CONVERT.get(convert.lower()) if isinstance(convert, str) else None
+    if fmt is None:
+        raise ValueError(f"convert must be one of png, jpeg, webp; got {convert!r}")
+    return fmt
+
+
+def check_policy(on_conflict: str) -> None:
+    """Raise ``ValueError`` unless ``on_conflict`` is one of the `OnConflict` policies."""
+    if on_conflict not in _POLICIES:
+        raise ValueError(f"on_conflict must be one of {', '.join(_POLICIES)}; got {on_conflict!r}")
+
+
+def write_file(
+    directory: str | os.PathLike[str],
+    stem: str,
+    ext: str,
+    data: bytes,
+    *,
+    on_conflict: str = "error",
+) -> SaveResult:
+    """Atomically write ``data`` to ``directory/stem.ext`` under a conflict policy."""
+    check_policy(on_conflict)
+    folder = Path(directory)
+    make_folder(folder)
+    for file_name in candidate_names(stem, ext):
+        path = folder / file_name
+        outcome = try_write(path, data, on_conflict)
+        if outcome is not None:
+            return SaveResult(path, outcome)
+    raise no_free_name(stem, ext)
+
+
+def make_folder(folder: Path) -> None:
+    """Create ``folder`` (and its parents) if needed; `OutputError` if that fails."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the folder {folder}: {describe_os_error(exc)}") from exc
+
+
+def try_write(path: Path, data: bytes, on_conflict: str) -> Written | None:
+    """Write under the policy; the outcome, or None when ``rename`` must try another name.
+
+    Raises `OutputExistsError` (policy ``"error"``, different bytes there) or
+    `OutputError` (the file cannot be written).
+    """
+    if on_conflict == "overwrite":
+        if _same_content(path, data):
+            return "exists"
+        existed = os.path.lexists(path)
+        _write_atomic(path, data, replace=True)
+        return "overwritten" if existed else "saved"
+    if _write_atomic(path, data, replace=False):
+        return "saved"
+    if _same_content(path, data):
+        return "exists"
+    if on_conflict == "skip":
+        return "skipped"
+    if on_conflict == "error":
+        raise OutputExistsError(
+            f"{path} already exists with different content; choose what to do with "
+            "on_conflict 'rename', 'skip' or 'overwrite' (--on-conflict on the command line)"
+        )
+    return None
+
+
+def _write_atomic(path: Path, data: bytes, *, replace: bool) -> bool:
+    """Write via a temporary file; return False (writing nothing) if ``path`` exists."""
+    if not replace and os.path.lexists(path):
+        return False
+    tmp = path.with_name(f".{secrets.token_hex(6)}.{os.getpid()}{TEMP_SUFFIX}")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            _write_fd(fd, data)
+        finally:
+            os.close(fd)
+        if replace:
+            os.replace(tmp, path)
+            return True
+        try:
+            # link() never replaces an existing file, unlike rename(): no clobbering race.
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+                raise
+            if os.path.lexists(path):  # a filesystem without hard links
+                return False
+            os.replace(tmp, path)
+        return True
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {describe_os_error(exc)}") from exc
+    finally:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        except OSError:  # the write error above is the one worth reporting
+            pass
+
+
+def _write_fd(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _same_content(path: Path, data: bytes) -> bool:
+    try:
+        if path.stat().st_size != len(data):
+            return False
+        with open(path, "rb") as fh:
+            return fh.read() == data
+    except OSError:
+        return False
+
+
+def describe_os_error(exc: OSError) -> str:
+    """A short, plain reason for a failed file operation (full disk, read-only, ...)."""
+    if exc.errno == errno.ENOSPC:
+        return "no space left on the device"
+    if exc.errno == errno.EFBIG:
+        return "the file is larger than allowed (file-size limit)"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "permission denied (the folder is read-only or not yours)"
+    return exc.strerror or str(exc)
+
+
+def remove_stale_temp_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete imgcall temporary files in ``folder`` left by processes that have died.
+
+    The writer's pid is part of each temporary name; a file whose process is still
+    running is left alone. Returns the files removed.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        match = _TEMP_NAME.match(entry.name)
+        if match is None:
+            continue
+        pid = int(match.group(1))
+        try:
+            if pid == os.getpid() or not _stale(pid, entry.stat().st_mtime, now):
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            continue
+        removed.append(Path(entry.path))
+    return removed
+
+
+def _stale(pid: int, mtime: float, now: float) -> bool:
+    if sys.platform == "win32":
+        # os.kill(pid, 0) would terminate the process on Windows: go by age instead.
+        return now - mtime > _STALE_AGE
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # EPERM: alive, owned by someone else
+        return False
+    return False

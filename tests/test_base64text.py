@@ -1,0 +1,68 @@
+"""decode_base64: strict base64 and data: URLs, with the offset of the first bad character."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from imgcall import EmptyResultError, ImageTooLargeError, InvalidBase64Error, UnsupportedResultError
+from imgcall.base64text import decode_base64
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+@pytest.mark.parametrize(
+    ("text", "offset"),
+    [("iVBO!Rw0K", 4), ("iVBORw0K\x00GgoA", 8), ("iVBORw0KGgo=AAAA", 11), ("iVBORé0K", 5)],
+)
+def test_any_other_character_is_reported_not_dropped(text: str, offset: int) -> None:
+    with pytest.raises(InvalidBase64Error) as info:
+        decode_base64(text)
+    assert info.value.offset == offset
+
+
+def test_offset_counts_from_the_start_of_a_data_url() -> None:
+    prefix = "data:image/png;base64,"
+    with pytest.raises(InvalidBase64Error) as info:
+        decode_base64(prefix + "iVBO#Rw0K")
+    assert info.value.offset == len(prefix) + 4
+
+
+def test_impossible_length_is_an_error() -> None:
+    with pytest.raises(InvalidBase64Error, match="cannot encode whole bytes"):
+        decode_base64("iVBORw0KG")
+
+
+def test_data_url_mime_is_returned_and_params_are_allowed() -> None:
+    data, mime = decode_base64("data:image/jpeg;charset=binary;base64," + b64(b"\xff\xd8\xff\xe0"))
+    assert (data, mime) == (b"\xff\xd8\xff\xe0", "image/jpeg")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("AAEC", b"\x00\x01\x02"),
+        (" AA\nEC ", b"\x00\x01\x02"),
+        ("AAE", b"\x00\x01"),
+        ("AAE=", b"\x00\x01"),
+        ("-_-_", b"\xfb\xff\xbf"),
+        ("data:;base64,AAEC", b"\x00\x01\x02"),
+    ],
+)
+def test_tolerated_variants(text: str, expected: bytes) -> None:
+    assert decode_base64(text) == (expected, None)
+
+
+def test_url_is_refused_and_empty_text_is_empty() -> None:
+    with pytest.raises(UnsupportedResultError, match="never fetches"):
+        decode_base64("https://example.com/a.png")
+    with pytest.raises(EmptyResultError):
+        decode_base64("  \n")
+
+
+def test_max_bytes_is_checked_from_the_length_before_decoding() -> None:
+    with pytest.raises(ImageTooLargeError, match="would decode to about"):
+        decode_base64("A" * 4000, max_bytes=100)

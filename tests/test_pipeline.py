@@ -1,0 +1,46 @@
+"""The producing half of a run: which sources are inputs, numbering, decoding in order."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from imgcall.pipeline import Input, Options, Ready, as_sources, prepared, scan_units
+from tests.conftest import ITEMS_DIR
+
+
+def test_a_list_of_paths_is_several_inputs_anything_else_is_one() -> None:
+    paths = [ITEMS_DIR / "png.json", str(ITEMS_DIR / "jpeg.json")]
+    assert as_sources(paths) == paths
+    named = Input(io.BytesIO(b"{}"), "<stdin>")
+    assert as_sources([named]) == [named]
+    parsed = ['{"type": "image_generation_call"}']  # JSON text, not a path
+    assert as_sources(parsed) == [parsed]
+    assert as_sources({"output": []}) == [{"output": []}]
+
+
+def test_units_are_numbered_across_inputs_and_a_broken_input_has_no_index(
+    tmp_path: Path,
+) -> None:
+    sources: list[object] = [
+        ITEMS_DIR / "response.json",
+        tmp_path / "missing.json",
+        Input(io.BytesIO((ITEMS_DIR / "png.json").read_bytes()), "<stdin>"),
+    ]
+    units = list(scan_units(sources, partials=False))
+    assert [(u.index, u.input, u.stem) for u in units] == [
+        (0, str(ITEMS_DIR / "response.json"), "response"),
+        (1, str(ITEMS_DIR / "response.json"), "response"),
+        (None, str(tmp_path / "missing.json"), "missing"),
+        (2, "<stdin>", "stdin"),
+    ]
+
+
+def test_prepared_keeps_input_order_on_several_workers() -> None:
+    options = Options(limits=None, check="fast", strict_status=False, convert=None)
+    units = scan_units([ITEMS_DIR / "items_list.json"] * 5, partials=False)
+    pairs = list(prepared(units, options, workers=3))
+    assert [u.index for u, _ in pairs] == list(range(len(pairs)))
+    assert all(
+        isinstance(ready, Ready) and ready.sha256 == ready.image.sha256 for _, ready in pairs
+    )

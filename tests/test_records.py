@@ -1,0 +1,80 @@
+"""Records of a run: the JSON line, the report's counts, running totals, the manifest file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import imgcall
+from imgcall.records import MANIFEST_NAME, ItemRecord, Manifest, RunCounts, SaveReport
+from tests.conftest import ITEMS_DIR
+
+
+def record(outcome: Any, **fields: Any) -> ItemRecord:
+    return ItemRecord(
+        index=0, input="in.json", id="ig_1", status="completed", outcome=outcome, **fields
+    )
+
+
+def manifest_lines(out: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (out / MANIFEST_NAME).read_text().splitlines()]
+
+
+def test_to_json_uses_the_manifest_field_names() -> None:
+    error = imgcall.OutputError("disk full")
+    line = json.loads(record("failed", nbytes=3, error=error).to_json())
+    assert line["bytes"] == 3 and "nbytes" not in line
+    assert (line["error"], line["error_type"]) == ("disk full", "OutputError")
+    assert line["warnings"] == [] and line["path"] is None
+
+
+def test_to_json_escapes_a_lone_surrogate() -> None:
+    text = ItemRecord(0, "in.json", "x\ud800y", "completed", "saved").to_json()
+    text.encode("utf-8")  # always encodable
+    assert json.loads(text)["id"] == "x\ud800y"
+
+
+def test_report_and_running_counts_agree() -> None:
+    records = [
+        record("saved"),
+        record("overwritten"),
+        record("exists"),
+        record("skipped"),
+        record("failed", error=imgcall.OutputError("x")),
+        ItemRecord(None, "gone.json", None, None, "failed", error=imgcall.InvalidInputError("x")),
+    ]
+    report = SaveReport(out_dir=Path("out"), manifest=None, records=records)
+    counts = RunCounts()
+    for item in records:
+        counts.add(item)
+    assert report.counts() == {
+        "saved": counts.saved,
+        "overwritten": counts.overwritten,
+        "exists": counts.existing,
+        "skipped": counts.skipped,
+        "failed": counts.problems,
+    }
+    assert (counts.records, counts.items, counts.found, counts.converted) == (6, 5, 0, 0)
+    assert not report.ok and len(report.failed) == 2 and records[5].input_failed
+
+
+def test_manifest_replaces_the_previous_run_then_appends(tmp_path: Path) -> None:
+    (tmp_path / MANIFEST_NAME).write_text("an older run\n")
+    manifest = Manifest(tmp_path / MANIFEST_NAME)
+    manifest.write(record("saved"))
+    manifest.write(record("exists"))
+    manifest.close()
+    assert [line["outcome"] for line in manifest_lines(tmp_path)] == ["saved", "exists"]
+
+
+def test_manifest_symlink_is_replaced_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("precious")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / MANIFEST_NAME).symlink_to(outside)
+    imgcall.save_images(ITEMS_DIR / "png.json", out)
+    assert outside.read_text() == "precious"
+    assert not (out / MANIFEST_NAME).is_symlink()
+    assert len(manifest_lines(out)) == 1

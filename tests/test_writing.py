@@ -1,0 +1,197 @@
+"""Writing files: atomic writes, conflict policies, write failures, temporary files."""
+
+from __future__ import annotations
+
+import base64
+import errno
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+import imgcall
+from imgcall import OutputError
+from imgcall.records import MANIFEST_NAME
+from imgcall.writing import TEMP_SUFFIX, remove_stale_temp_files, write_file
+from tests.conftest import ITEMS_DIR
+
+
+def item(id: str, data: bytes, status: str = "completed") -> dict[str, Any]:
+    result = base64.b64encode(data).decode("ascii")
+    return {"type": "image_generation_call", "id": id, "status": status, "result": result}
+
+
+def png(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (8, 6)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def noise_png(side: int = 200, seed: int = 0) -> bytes:
+    """A PNG that does not compress: its size is about 3 x side x side bytes."""
+    raw = random.Random(seed).randbytes(side * side * 3)
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (side, side), raw).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def temp_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.name.endswith(TEMP_SUFFIX)]
+
+
+# --- one file ------------------------------------------------------------------------------
+
+
+def test_decoded_image_save_still_works(tmp_path: Path) -> None:
+    image = imgcall.decode(json.loads((ITEMS_DIR / "png.json").read_text()))
+    path = image.save(f"{tmp_path / 'single'}{os.sep}")
+    assert path.name == "ig_png.png" and path.read_bytes() == image.data
+
+
+@pytest.mark.parametrize(
+    ("policy", "outcome", "name", "again"),
+    [
+        ("skip", "skipped", "ig.png", "skipped"),
+        ("rename", "saved", "ig-1.png", "exists"),
+        ("overwrite", "overwritten", "ig.png", "exists"),
+    ],
+)
+def test_write_file_policies(
+    tmp_path: Path, policy: str, outcome: str, name: str, again: str
+) -> None:
+    (tmp_path / "ig.png").write_bytes(b"other")
+    result = write_file(tmp_path, "ig", "png", b"new", on_conflict=policy)
+    assert (result.path, result.outcome) == (tmp_path / name, outcome)
+    # Writing the same bytes again finds them where the first write put them.
+    second = write_file(tmp_path, "ig", "png", b"new", on_conflict=policy)
+    assert (second.path, second.outcome) == (tmp_path / name, again)
+
+
+def test_write_file_refuses_to_clobber_by_default(tmp_path: Path) -> None:
+    (tmp_path / "ig.png").write_bytes(b"other")
+    with pytest.raises(imgcall.OutputExistsError, match="on_conflict"):
+        write_file(tmp_path, "ig", "png", b"new")
+    assert (tmp_path / "ig.png").read_bytes() == b"other"
+    with pytest.raises(ValueError, match="on_conflict"):
+        write_file(tmp_path, "ig", "png", b"new", on_conflict="replace")
+
+
+def test_symlink_in_the_way_is_replaced_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(b"precious")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "ig_png.png").symlink_to(outside)
+
+    report = imgcall.save_images(ITEMS_DIR / "png.json", out, on_conflict="overwrite")
+
+    assert report.records[0].outcome == "overwritten"
+    assert outside.read_bytes() == b"precious"
+    assert not (out / "ig_png.png").is_symlink()
+
+
+# --- write failures, temporary files -------------------------------------------------------
+
+
+def test_full_disk_is_an_output_error_and_the_run_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import imgcall.writing as writing
+
+    real_write = writing._write_fd
+    big = noise_png(40)
+
+    def full_disk(fd: int, data: bytes) -> None:
+        if len(data) > 1000:
+            os.write(fd, data[:100])  # part of it got out before the disk filled up
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(fd, data)
+
+    monkeypatch.setattr(writing, "_write_fd", full_disk)
+    out = tmp_path / "out"
+    items = [item("small1", png((1, 1, 1))), item("big", big), item("small2", png((2, 2, 2)))]
+
+    report = imgcall.save_images(items, out)
+
+    assert [r.outcome for r in report] == ["saved", "failed", "saved"]
+    error = report.records[1].error
+    assert isinstance(error, OutputError)
+    assert "no space left" in str(error) and str(out.resolve() / "big.png") in str(error)
+    assert error.id == "big"
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST_NAME, "small1.png", "small2.png"]
+    assert temp_files(tmp_path) == []
+
+
+def test_interrupted_write_leaves_no_file_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import imgcall.writing as writing
+
+    def interrupted(fd: int, data: bytes) -> None:
+        os.write(fd, data[:10])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writing, "_write_fd", interrupted)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        imgcall.save_images(ITEMS_DIR / "png.json", out, manifest=False)
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.skipif(
+    sys.platform == "win32" or os.geteuid() == 0, reason="needs a user that permissions stop"
+)
+def test_read_only_folder_is_an_output_error_naming_the_path(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        report = imgcall.save_images(ITEMS_DIR / "items_list.json", out)
+    finally:
+        out.chmod(0o755)
+    assert report.failed and all(isinstance(r.error, OutputError) for r in report.failed)
+    assert "permission denied" in str(report.records[0].error)
+    assert str(out.resolve()) in str(report.records[0].error)
+    assert list(out.iterdir()) == []
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_stale_temp_files_of_dead_processes_are_removed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = out / f".0a1b2c3d4e5f.{dead_pid()}{TEMP_SUFFIX}"
+    ours = out / f".0a1b2c3d4e50.{os.getpid()}{TEMP_SUFFIX}"
+    alive = out / f".0a1b2c3d4e51.{os.getppid()}{TEMP_SUFFIX}"
+    unrelated = out / "notes.imgcall-tmp.txt"
+    for path in (stale, ours, alive, unrelated):
+        path.write_bytes(b"half an image")
+
+    imgcall.save_images(ITEMS_DIR / "png.json", out)
+
+    assert not stale.exists()
+    assert ours.exists() and alive.exists() and unrelated.exists()
+
+
+def test_remove_stale_temp_files_on_a_missing_folder(tmp_path: Path) -> None:
+    assert remove_stale_temp_files(tmp_path / "missing") == []
+
+
+def test_output_folder_that_is_a_file_fails_each_item(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.write_bytes(b"")
+    report = imgcall.save_images(ITEMS_DIR / "items_list.json", out, manifest=False)
+    assert [r.outcome for r in report] == ["failed", "failed"]
+    assert all(isinstance(r.error, OutputError) for r in report)
+    assert "cannot create the folder" in str(report.records[0].error)
