@@ -13,13 +13,9 @@ stays fast; the names and their modules are listed in ``_EXPORTS``.
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("imgcall")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
+from ._version import __version__
 
 if TYPE_CHECKING:
     from .decoding import Limits, decode
