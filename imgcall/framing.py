@@ -170,7 +170,21 @@ def _from_path(path: Path, label: str) -> Iterator[Record]:
         if whole is not None:
             yield whole
             return
-        yield from _from_lines(_Lines(lambda: file.read(CHUNK_SIZE), label), label, single=True)
+        lines = _Lines(lambda: file.read(CHUNK_SIZE), label, mapped=_map(file))
+        yield from _from_lines(lines, label, single=True)
+
+
+def _map(file: Any) -> mmap.mmap | None:
+    """A read-only map of a large regular file (JSON Lines are then read in place)."""
+    try:
+        if os.fstat(file.fileno()).st_size < CHUNK_SIZE:
+            return None
+        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+    if hasattr(mapped, "madvise") and hasattr(mmap, "MADV_SEQUENTIAL"):
+        mapped.madvise(mmap.MADV_SEQUENTIAL)
+    return mapped
 
 
 def _one_line_document(file: Any) -> Record | None:
@@ -229,9 +243,13 @@ def _from_iterable(events: Iterable[object], label: str) -> Iterator[Record]:
 class _Lines:
     """Lines of bytes from a ``read()`` function: no length limit, CRLF tolerated."""
 
-    def __init__(self, read: Callable[[], bytes], label: str) -> None:
+    def __init__(
+        self, read: Callable[[], bytes], label: str, mapped: mmap.mmap | None = None
+    ) -> None:
         self._read = read
         self._label = label
+        self.mapped = mapped
+        """The same input as a memory map, when it is a large regular file."""
         self._buf = bytearray()
         self._pos = 0
         self._eof = False
@@ -383,6 +401,9 @@ def _parse_object(line: bytearray) -> dict[str, Any] | None:
 
 
 def _json_lines(lines: _Lines, label: str) -> Iterator[Record]:
+    if lines.mapped is not None:
+        yield from _mapped_json_lines(lines.mapped, lines.lineno, label)
+        return
     while (line := lines.readline()) is not None:
         if not _NON_SPACE.search(line):
             continue
@@ -392,6 +413,46 @@ def _json_lines(lines: _Lines, label: str) -> Iterator[Record]:
             yield _bad_line(exc, lines.lineno, label)
             continue
         yield Record(value, line=lines.lineno)
+
+
+# Pages of the map behind the reader are released every this many bytes, so that the
+# resident size stays bounded by the largest record, not the file.
+_RELEASE_EVERY = 8 * 1024 * 1024
+
+
+def _mapped_json_lines(mapped: mmap.mmap, done: int, label: str) -> Iterator[Record]:
+    """JSON Lines after line ``done``, parsed in place in the map: no line is copied.
+
+    The map is not closed here: LazyText values of the records read from it until the
+    scanner is done with them; it is unmapped when the last of them is dropped.
+    """
+    size = len(mapped)
+    pos = 0
+    for _ in range(done):
+        newline = mapped.find(b"\n", pos)
+        pos = size if newline < 0 else newline + 1
+    lineno = done
+    released = 0
+    page = mmap.PAGESIZE
+    while pos < size:
+        newline = mapped.find(b"\n", pos)
+        end = size if newline < 0 else newline
+        lineno += 1
+        stop = end - 1 if end > pos and mapped[end - 1] == 0x0D else end
+        if _NON_SPACE.search(mapped, pos, stop) is not None:
+            try:
+                value = parse_json(mapped, pos, stop)
+            except ValueError as exc:
+                yield _bad_line(exc, lineno, label)
+            else:
+                yield Record(value, line=lineno)
+        if pos - released >= _RELEASE_EVERY and hasattr(mapped, "madvise"):
+            # Dropping pages of a read-only file map is always safe: touching them
+            # again reads them back from the page cache.
+            upto = pos // page * page
+            mapped.madvise(mmap.MADV_DONTNEED, released, upto - released)
+            released = upto
+        pos = end + 1
 
 
 def _bad_line(

@@ -41,33 +41,39 @@ _WHITESPACE = frozenset(b" \t\r\n")
 Buffer = Union[bytes, bytearray, mmap.mmap]
 
 
-def parse_json(data: Buffer) -> Any:
+def parse_json(data: Buffer, start: int = 0, end: int | None = None) -> Any:
     """Parse JSON text like ``pydantic_core.from_json``, fast when long strings dominate.
 
-    ``data`` may be a memory map: only the small remainder is copied out of it.
-    Raises `ValueError` (from pydantic_core) for invalid JSON, with its line and column.
+    ``data`` may be a memory map, and ``start``/``end`` select the text inside it (one
+    line of a JSON Lines file): only the small remainder is copied out. Raises
+    `ValueError` (from pydantic_core) for invalid JSON, with its line and column.
     """
-    if len(data) < _MIN_DOCUMENT:
-        return _from_json(data)
-    spans = _long_strings(data)
-    if not spans or data.find(_PLACEHOLDER_JSON) >= 0:
-        return _from_json(data)
+    if end is None:
+        end = len(data)
+    if end - start < _MIN_DOCUMENT:
+        return _from_json(data, start, end)
+    spans = _long_strings(data, start, end)
+    if not spans:
+        return _from_json(data, start, end)
     pieces: list[bytes | memoryview] = []
     # No context manager: the LazyText values keep slices of this view (and so the
     # buffer, or the memory map) alive until the scanner has read them.
     view = memoryview(data)
-    start = 0
+    pos = start
     for index, (open_quote, close_quote) in enumerate(spans):
-        pieces.append(view[start:open_quote])
+        pieces.append(view[pos:open_quote])
         pieces.append(b'"%s%d"' % (_PLACEHOLDER_JSON, index))
-        start = close_quote + 1
-    pieces.append(view[start:])
+        pos = close_quote + 1
+    pieces.append(view[pos:end])
     small = b"".join(pieces)
+    if small.count(_PLACEHOLDER_JSON) != len(spans):
+        # The text itself holds the placeholder marker: never confuse the two.
+        return _from_json(data, start, end)
     try:
         value = pydantic_core.from_json(small)
     except ValueError:
         # Let the plain parser report the error with positions in the real text.
-        return _from_json(data)
+        return _from_json(data, start, end)
     return _restore(value, [LazyText(view[a + 1 : b]) for a, b in spans])
 
 
@@ -129,35 +135,37 @@ def _string(raw: memoryview) -> str:
     return decoded
 
 
-def _from_json(data: Buffer) -> Any:
-    return pydantic_core.from_json(data if isinstance(data, (bytes, bytearray)) else data[:])
+def _from_json(data: Buffer, start: int, end: int) -> Any:
+    if start == 0 and end == len(data) and isinstance(data, (bytes, bytearray)):
+        return pydantic_core.from_json(data)
+    return pydantic_core.from_json(data[start:end])
 
 
-def _long_strings(data: Buffer) -> list[tuple[int, int]]:
-    """``(open, close)`` quote offsets of every long, escape-free base64 string value."""
+def _long_strings(data: Buffer, start: int, end: int) -> list[tuple[int, int]]:
+    """``(open, close)`` quote offsets of every long base64 string value in the range."""
     spans = []
     search = _CANDIDATE.search
-    pos = 0
-    while (match := search(data, pos)) is not None:
+    pos = start
+    while (match := search(data, pos, end)) is not None:
         open_quote = match.start()
-        close_quote = data.find(b'"', open_quote + 1)
+        close_quote = data.find(b'"', open_quote + 1, end)
         if close_quote < 0:
             break
         pos = close_quote + 1
         if (
             close_quote - open_quote > _MIN_STRING
             and data[close_quote - 1] != 0x5C  # an escaped quote: not the string's end
-            and _at_value_start(data, open_quote)
+            and _at_value_start(data, open_quote, start)
         ):
             spans.append((open_quote, close_quote))
     return spans
 
 
-def _at_value_start(data: Buffer, quote: int) -> bool:
+def _at_value_start(data: Buffer, quote: int, start: int) -> bool:
     i = quote - 1
-    while i >= 0 and data[i] in _WHITESPACE:
+    while i >= start and data[i] in _WHITESPACE:
         i -= 1
-    return i >= 0 and data[i] in _VALUE_START
+    return i >= start and data[i] in _VALUE_START
 
 
 def _restore(value: Any, strings: list[LazyText]) -> Any:
