@@ -1,0 +1,1 @@
+"""imgcall's benchmark: ``python -m bench`` (see bench/README.md)."""

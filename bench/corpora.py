@@ -1,0 +1,150 @@
+"""Benchmark inputs, generated at run time (nothing large is committed).
+
+- ``doc``: a Responses document with 10 noisy 1024x1024 PNGs (~3 MB each, ~40 MB of JSON);
+- ``jsonl``: Batch API output JSON Lines, one response with one image per line;
+- ``sse``: a long SSE transcript with partial images, each final repeated in
+  ``response.completed`` as the API does.
+
+Noise keeps the PNGs from compressing away, so sizes match real generated images.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import random
+from pathlib import Path
+
+from PIL import Image
+
+
+def noisy_png(seed: int, size: tuple[int, int] = (1024, 1024)) -> bytes:
+    """A PNG of about 3 MB: a gradient with strong noise, like a generated photo."""
+    rng = random.Random(seed)
+    w, h = size
+    noise = rng.randbytes(w * h * 3)
+    image = Image.frombytes("RGB", size, noise)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def images(count: int = 10) -> list[bytes]:
+    """``count`` different noisy PNGs (made once per process)."""
+    return [noisy_png(seed) for seed in range(count)]
+
+
+def _item(item_id: str, data: bytes) -> dict[str, object]:
+    return {
+        "id": item_id,
+        "type": "image_generation_call",
+        "status": "completed",
+        "output_format": "png",
+        "size": "1024x1024",
+        "revised_prompt": "Noise, for a benchmark.",
+        "result": base64.b64encode(data).decode("ascii"),
+    }
+
+
+def write_doc(path: Path, pngs: list[bytes]) -> Path:
+    """A Responses document holding every image in ``pngs``."""
+    response = {
+        "id": "resp_bench",
+        "object": "response",
+        "status": "completed",
+        "model": "gpt-5",
+        "output": [_item(f"ig_bench_{i:03d}", data) for i, data in enumerate(pngs)]
+        + [{"id": "msg_1", "type": "message", "role": "assistant", "content": []}],
+    }
+    path.write_text(json.dumps(response))
+    return path
+
+
+def write_jsonl(path: Path, pngs: list[bytes], lines: int) -> Path:
+    """Batch API output with ``lines`` lines, cycling through ``pngs``; written streaming."""
+    encoded = [base64.b64encode(data).decode("ascii") for data in pngs]
+    with open(path, "w") as fh:
+        for n in range(lines):
+            body = {
+                "id": f"resp_{n:06d}",
+                "object": "response",
+                "status": "completed",
+                "output": [
+                    {
+                        "id": f"ig_{n:06d}",
+                        "type": "image_generation_call",
+                        "status": "completed",
+                        "output_format": "png",
+                        "result": encoded[n % len(encoded)],
+                    }
+                ],
+            }
+            line = {
+                "id": f"batch_req_{n:06d}",
+                "custom_id": f"req-{n:06d}",
+                "response": {"status_code": 200, "request_id": f"req_{n}", "body": body},
+                "error": None,
+            }
+            fh.write(json.dumps(line) + "\n")
+    return path
+
+
+def write_sse(path: Path, pngs: list[bytes], items: int, partials: int = 2) -> Path:
+    """An OpenAI-style SSE transcript: partials, output_item.done, then response.completed."""
+    encoded = [base64.b64encode(data).decode("ascii") for data in pngs]
+    seq = 0
+    finals = []
+    with open(path, "w") as fh:
+
+        def event(payload: dict[str, object]) -> None:
+            nonlocal seq
+            payload["sequence_number"] = seq
+            seq += 1
+            fh.write(f"event: {payload['type']}\ndata: {json.dumps(payload)}\n\n")
+
+        for n in range(items):
+            item_id = f"ig_sse_{n:04d}"
+            event(
+                {
+                    "type": "response.output_item.added",
+                    "output_index": n,
+                    "item": {
+                        "id": item_id,
+                        "type": "image_generation_call",
+                        "status": "in_progress",
+                    },
+                }
+            )
+            for k in range(partials):
+                event(
+                    {
+                        "type": "response.image_generation_call.partial_image",
+                        "output_index": n,
+                        "item_id": item_id,
+                        "partial_image_index": k,
+                        "partial_image_b64": encoded[(n + k + 1) % len(encoded)],
+                    }
+                )
+            final = _item(item_id, b"")
+            final["result"] = encoded[n % len(encoded)]
+            finals.append(final)
+            event({"type": "response.output_item.done", "output_index": n, "item": final})
+        event(
+            {
+                "type": "response.completed",
+                "response": {
+                    "id": "resp_sse",
+                    "object": "response",
+                    "status": "completed",
+                    "output": finals,
+                },
+            }
+        )
+    return path
+
+
+def file_mb(path: Path) -> float:
+    """Size of ``path`` in MB (10^6 bytes)."""
+    return os.path.getsize(path) / 1e6

@@ -1,0 +1,353 @@
+"""imgcall's benchmark: imgcall against the naive script and the floor, in one run.
+
+    python -m bench                 # the full run (a few minutes)
+    python -m bench --quick         # small corpora, 2 repetitions: checks the harness works
+    python -m bench --big           # also scan a 1 GB JSON Lines file for peak memory
+
+Every variant runs in its own process, alternating with the others (A B C A B C ...),
+each into a fresh output folder made outside the timing. Reported: wall time (whole
+process), the time of the work alone where the variant reports it, peak RSS (from
+``wait4``), MB/s of input, images/s, and each target's ratio with the median of the
+per-repetition ratios. These machines are shared and noisy, so only ratios between
+variants of the same run are meaningful; no absolute time is a target.
+
+Results go to ``bench/results/`` (JSON, Markdown, and a PNG plot).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bench import corpora
+from bench.plot import plot
+
+HERE = Path(__file__).resolve().parent
+BASELINES = HERE / "baselines"
+PY = sys.executable
+
+
+@dataclass
+class Run:
+    """One process run of one variant."""
+
+    wall: float
+    work: float | None
+    rss_mb: float
+    images: int | None
+    returncode: int
+
+
+@dataclass
+class Variant:
+    """A command to benchmark, and what its input is."""
+
+    name: str
+    argv: list[str]
+    input_mb: float
+    uses_out: bool = True
+    runs: list[Run] = field(default_factory=list)
+
+    def median(self, attr: str) -> float:
+        values = [getattr(r, attr) for r in self.runs if getattr(r, attr) is not None]
+        return statistics.median(values) if values else float("nan")
+
+
+CHILD = [PY, str(HERE / "child.py")]
+
+
+def imgcall_cmd() -> list[str]:
+    """The imgcall console script, run through the measuring wrapper."""
+    return [*CHILD, "imgcall"]
+
+
+def script(path: Path, *args: str) -> list[str]:
+    """A baseline script, run through the measuring wrapper."""
+    return [*CHILD, "script", str(path), *args]
+
+
+def run_once(argv: list[str], out: Path | None) -> Run:
+    """Run ``argv`` (``{out}`` replaced) in a child process; wall time and peak RSS."""
+    args = [a.replace("{out}", str(out)) if out is not None else a for a in argv]
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        env = {**os.environ, "IMGCALL_BENCH_RSS": rss.name}
+        start = time.perf_counter()
+        proc = subprocess.run(args, capture_output=True, env=env, check=False)
+        wall = time.perf_counter() - start
+        rss_text = Path(rss.name).read_text().strip()
+    work = None
+    images: int | None = None
+    last = proc.stdout.strip().splitlines()[-1:] if proc.stdout.strip() else []
+    if last and last[0].startswith(b'{"seconds"'):
+        info = json.loads(last[0])
+        work, images = info["seconds"], info["images"]
+    elif out is not None and out.is_dir():
+        images = sum(1 for p in out.iterdir() if p.suffix in (".png", ".jpg", ".webp", ".gif"))
+    if proc.returncode != 0:
+        sys.stderr.write(
+            f"  ! {' '.join(args[2:5])}... exited {proc.returncode}: {proc.stderr[-500:]!r}\n"
+        )
+    return Run(wall, work, float(rss_text) if rss_text else float("nan"), images, proc.returncode)
+
+
+def measure(variants: list[Variant], reps: int, scratch: Path, label: str) -> None:
+    """Alternate the variants ``reps`` times, each into a fresh output folder."""
+    print(f"{label}: {', '.join(v.name for v in variants)} x{reps}", flush=True)
+    for rep in range(reps):
+        for variant in variants:
+            out = scratch / f"out-{variant.name}-{rep}"
+            if out.exists():
+                shutil.rmtree(out)
+            variant.runs.append(run_once(variant.argv, out if variant.uses_out else None))
+            shutil.rmtree(out, ignore_errors=True)
+
+
+def ratio(a: Variant, b: Variant, attr: str = "wall") -> float:
+    """Median over repetitions of a/b, pairing the runs of the same repetition."""
+    pairs = [
+        getattr(x, attr) / getattr(y, attr)
+        for x, y in zip(a.runs, b.runs, strict=True)
+        if getattr(x, attr) and getattr(y, attr)
+    ]
+    return statistics.median(pairs) if pairs else float("nan")
+
+
+@dataclass
+class Target:
+    """A ratio the project promises, and whether this run met it."""
+
+    name: str
+    value: float
+    goal: str
+    met: bool
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Generate the corpora, run every scenario, and write the reports."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small corpora, 2 repetitions")
+    parser.add_argument("--big", action="store_true", help="also scan a 1 GB JSON Lines file")
+    parser.add_argument("--reps", type=int, default=None, help="repetitions per scenario")
+    parser.add_argument("--out", type=Path, default=HERE / "results", help="report folder")
+    parser.add_argument("--keep", type=Path, default=None, help="scratch folder to keep")
+    args = parser.parse_args(argv)
+    reps = args.reps or (2 if args.quick else 5)
+    scratch = Path(args.keep or tempfile.mkdtemp(prefix="imgcall-bench-"))
+    scratch.mkdir(parents=True, exist_ok=True)
+    try:
+        report = run_all(scratch, reps, quick=args.quick, big=args.big)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    write_reports(report, args.out)
+
+
+def run_all(scratch: Path, reps: int, *, quick: bool, big: bool) -> dict[str, object]:
+    """Every scenario of issue 6; returns the data for the reports."""
+    n_images = 3 if quick else 10
+    jsonl_lines = 20 if quick else 120
+    pngs = corpora.images(n_images)
+    doc = corpora.write_doc(scratch / "response.json", pngs)
+    jsonl = corpora.write_jsonl(scratch / "batch.jsonl", pngs, jsonl_lines)
+    sse = corpora.write_sse(scratch / "stream.sse", pngs, items=n_images, partials=2)
+    decoded = scratch / "decoded"
+    decoded.mkdir(exist_ok=True)
+    for i, data in enumerate(pngs):
+        (decoded / f"ig_bench_{i:03d}.png").write_bytes(data)
+    doc_mb, jsonl_mb, sse_mb = corpora.file_mb(doc), corpora.file_mb(jsonl), corpora.file_mb(sse)
+    print(f"corpora: doc {doc_mb:.1f} MB, jsonl {jsonl_mb:.1f} MB, sse {sse_mb:.1f} MB", flush=True)
+    cli = imgcall_cmd()
+    scenarios: dict[str, list[Variant]] = {}
+    targets: list[Target] = []
+
+    # 1. Library on the document, against the baselines in-process (work time only).
+    lib = Variant(
+        "imgcall library", script(BASELINES / "imgcall_lib.py", str(doc), "{out}"), doc_mb
+    )
+    naive = Variant(
+        "(a) json+base64", script(BASELINES / "naive_json.py", str(doc), "{out}"), doc_mb
+    )
+    pil = Variant("(b) via Pillow", script(BASELINES / "naive_pil.py", str(doc), "{out}"), doc_mb)
+    floor = Variant(
+        "(c) floor: copy", script(BASELINES / "floor_copy.py", str(decoded), "{out}"), doc_mb
+    )
+    measure([lib, naive, pil, floor], reps, scratch, "document, library")
+    scenarios["document, library (work time)"] = [lib, naive, pil, floor]
+    targets += [
+        _target("library vs (a), 40 MB doc", ratio(naive, lib, "work"), ">= 3x", 3.0),
+        _target("library vs (b), 40 MB doc", ratio(pil, lib, "work"), ">= 30x", 30.0),
+        _target(
+            "library within 5x of floor (c)", ratio(lib, floor, "work"), "<= 5x", 5.0, lower=True
+        ),
+    ]
+
+    # 2. CLI, whole process, on the document.
+    cli_doc = Variant("imgcall extract", [*cli, "extract", str(doc), "-o", "{out}", "-q"], doc_mb)
+    naive_doc = Variant(
+        "(a) script", script(BASELINES / "naive_json.py", str(doc), "{out}"), doc_mb
+    )
+    measure([cli_doc, naive_doc], reps, scratch, "document, whole process")
+    scenarios["document, whole process"] = [cli_doc, naive_doc]
+    targets.append(
+        _target("CLI vs (a) script, 40 MB doc", ratio(naive_doc, cli_doc), ">= 1.3x", 1.3)
+    )
+
+    # 3. CLI, whole process, on the JSON Lines file; and -j 2 against -j 1.
+    cli_j1 = Variant(
+        "imgcall extract -j 1",
+        [*cli, "extract", str(jsonl), "-o", "{out}", "-q", "-j", "1"],
+        jsonl_mb,
+    )
+    cli_j2 = Variant(
+        "imgcall extract -j 2",
+        [*cli, "extract", str(jsonl), "-o", "{out}", "-q", "-j", "2"],
+        jsonl_mb,
+    )
+    naive_l = Variant(
+        "(a) script", script(BASELINES / "naive_json.py", str(jsonl), "{out}", "--jsonl"), jsonl_mb
+    )
+    jreps = max(2, reps - 2)
+    measure([cli_j1, cli_j2, naive_l], jreps, scratch, "JSON Lines, whole process")
+    scenarios["JSON Lines, whole process"] = [cli_j1, cli_j2, naive_l]
+    targets += [
+        _target("CLI vs (a) script, JSON Lines", ratio(naive_l, cli_j1), ">= 2x", 2.0),
+        _target(
+            "CLI peak RSS, JSON Lines (MB)", cli_j1.median("rss_mb"), "< 150 MB", 150.0, lower=True
+        ),
+        _target("-j 2 vs -j 1, JSON Lines", ratio(cli_j1, cli_j2), ">= 1.5x", 1.5),
+    ]
+
+    # 4. Start-up: --version and --help against a bare interpreter.
+    bare = Variant("python -c pass", [*CHILD, "code", "pass"], 0.0, uses_out=False)
+    version = Variant("imgcall --version", [*cli, "--version"], 0.0, uses_out=False)
+    helptext = Variant("imgcall --help", [*cli, "--help"], 0.0, uses_out=False)
+    measure([bare, version, helptext], max(reps, 5), scratch, "start-up")
+    scenarios["start-up"] = [bare, version, helptext]
+    targets += [
+        _target("--version vs python -c pass", ratio(version, bare), "<= 10x", 10.0, lower=True),
+        _target("--help vs python -c pass", ratio(helptext, bare), "<= 10x", 10.0, lower=True),
+    ]
+
+    # 5. Memory: scanning a whole document costs at most about twice its size.
+    interp = Variant(
+        "import imgcall only",
+        [*CHILD, "code", "import imgcall; imgcall.save_images"],
+        0.0,
+        uses_out=False,
+    )
+    measure([interp], 1, scratch, "memory, interpreter")
+    doc_growth = lib.median("rss_mb") - interp.median("rss_mb")
+    targets.append(
+        _target("document: RSS growth / size", doc_growth / doc_mb, "<= ~2x", 2.0, lower=True)
+    )
+
+    # 6. A stream transcript with partial images, whole process.
+    cli_sse = Variant(
+        "imgcall extract --partials",
+        [*cli, "extract", str(sse), "-o", "{out}", "-q", "--partials"],
+        sse_mb,
+    )
+    measure([cli_sse], max(2, reps - 2), scratch, "SSE transcript")
+    scenarios["SSE transcript, whole process"] = [cli_sse]
+
+    if big:
+        big_jsonl = corpora.write_jsonl(scratch / "big.jsonl", pngs, 330)
+        big_mb = corpora.file_mb(big_jsonl)
+        scan = Variant(
+            "imgcall ls, 1 GB", [*cli, "ls", str(big_jsonl), "--json"], big_mb, uses_out=False
+        )
+        measure([scan], 1, scratch, f"memory, {big_mb:.0f} MB JSON Lines")
+        scenarios["1 GB JSON Lines, ls"] = [scan]
+        targets.append(
+            _target(
+                "scan 1 GB JSONL, peak RSS (MB)",
+                scan.median("rss_mb"),
+                "< 150 MB",
+                150.0,
+                lower=True,
+            )
+        )
+        big_jsonl.unlink()
+
+    return {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "reps": reps,
+        "corpora_mb": {"doc": doc_mb, "jsonl": jsonl_mb, "sse": sse_mb},
+        "scenarios": {
+            name: [
+                {
+                    "variant": v.name,
+                    "input_mb": v.input_mb,
+                    "wall_s": v.median("wall"),
+                    "work_s": v.median("work"),
+                    "rss_mb": v.median("rss_mb"),
+                    "images": v.runs[0].images if v.runs else None,
+                    "failures": sum(1 for r in v.runs if r.returncode != 0),
+                    "runs": [asdict(r) for r in v.runs],
+                }
+                for v in variants
+            ]
+            for name, variants in scenarios.items()
+        },
+        "targets": [asdict(t) for t in targets],
+    }
+
+
+def _target(name: str, value: float, goal: str, bound: float, *, lower: bool = False) -> Target:
+    met = value <= bound if lower else value >= bound
+    return Target(name, round(value, 3), goal, bool(met))
+
+
+def write_reports(report: dict[str, object], out: Path) -> None:
+    """Write results.json, results.md and results.png into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+    lines = ["# imgcall benchmark results", ""]
+    scenarios = report["scenarios"]
+    assert isinstance(scenarios, dict)
+    for name, rows in scenarios.items():
+        lines += [
+            f"## {name}",
+            "",
+            "| variant | wall s | work s | MB/s | images/s | peak RSS MB |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in rows:
+            t = row["work_s"] if row["work_s"] == row["work_s"] else row["wall_s"]
+            mbs = row["input_mb"] / t if row["input_mb"] and t else float("nan")
+            ips = (row["images"] or 0) / t if t else float("nan")
+            lines.append(
+                f"| {row['variant']} | {row['wall_s']:.3f} | {_f(row['work_s'])} | {_f(mbs, 0)} | "
+                f"{_f(ips, 1)} | {row['rss_mb']:.0f} |"
+            )
+        lines.append("")
+    lines += ["## Targets", "", "| target | measured | goal | met |", "|---|---|---|---|"]
+    targets = report["targets"]
+    assert isinstance(targets, list)
+    for t in targets:
+        lines.append(
+            f"| {t['name']} | {t['value']} | {t['goal']} | {'yes' if t['met'] else '**no**'} |"
+        )
+    (out / "results.md").write_text("\n".join(lines) + "\n")
+    plot(report, out / "results.png")
+    print("\n".join(lines))
+    print(f"\nwritten: {out}/results.json, results.md, results.png")
+
+
+def _f(value: float | None, digits: int = 3) -> str:
+    if value is None or value != value:
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""The benchmark harness runs end to end (small corpora); it asserts no timing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_quick_benchmark_writes_its_reports(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--reps", "1", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((out / "results.json").read_text())
+    names = {row["variant"] for rows in report["scenarios"].values() for row in rows}
+    assert {"imgcall library", "(a) json+base64", "(b) via Pillow", "(c) floor: copy"} <= names
+    # Every variant ran and produced its images; a broken variant must not look fast.
+    for rows in report["scenarios"].values():
+        for row in rows:
+            assert row["failures"] == 0, row["variant"]
+    library = report["scenarios"]["document, library (work time)"][0]
+    assert library["images"] == 3
+    assert {t["name"] for t in report["targets"]} >= {"library vs (a), 40 MB doc"}
+    assert (out / "results.md").read_text().startswith("# imgcall benchmark results")
+    assert (out / "results.png").read_bytes().startswith(b"\x89PNG")
