@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .image import _human_bytes
+from .image import human_bytes
 
 if TYPE_CHECKING:
     from .records import ItemRecord, RunCounts
@@ -153,7 +153,7 @@ def _row(record: ItemRecord) -> tuple[str, ...]:
         printable(record.status) if record.status is not None else "-",
         record.format or "-",
         size,
-        _human_bytes(record.nbytes) if record.nbytes is not None else "-",
+        human_bytes(record.nbytes) if record.nbytes is not None else "-",
         printable(record.location or record.input or "-"),
         printable("; ".join(notes)),
     )

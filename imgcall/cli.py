@@ -23,8 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -151,15 +150,6 @@ def _limits(max_bytes: int | None, max_pixels: int | None) -> Limits:
 
     given = {"max_bytes": max_bytes, "max_pixels": max_pixels}
     return Limits(**{k: v for k, v in given.items() if v is not None})
-
-
-def _quiet_warnings(records: Iterable[ItemRecord]) -> Iterator[ItemRecord]:
-    """Iterate with imgcall's Python warnings silenced: each record carries its own."""
-    from .errors import ImgcallWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ImgcallWarning)
-        yield from records
 
 
 @click.group(context_settings=_CONTEXT)
@@ -314,7 +304,7 @@ def extract(
         bar = click.progressbar(length=total, label="imgcall", file=sys.stderr)
     try:
         with bar:
-            for record in _quiet_warnings(records):
+            for record in records:
                 tally.add(record)
                 for line, to_stderr in _render.saved_lines(
                     record, out_dir, as_json=as_json, quiet=quiet
@@ -377,7 +367,7 @@ def ls_command(inputs: tuple[str, ...], as_json: bool) -> None:
 
     tally = _Tally()
     rows: list[ItemRecord] = []
-    for record in _quiet_warnings(list_images(_inputs(inputs))):
+    for record in list_images(_inputs(inputs)):
         tally.add(record)
         if as_json:
             click.echo(record.to_json())

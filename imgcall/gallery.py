@@ -28,7 +28,7 @@ from typing import Any
 
 from .errors import ImgcallError, ImgcallWarning, Problem
 from .formats import FORMATS
-from .image import DecodedImage, _human_bytes
+from .image import DecodedImage, human_bytes
 
 __all__ = ["Gallery", "show"]
 
@@ -290,7 +290,7 @@ def _card(entry: DecodedImage | Problem, thumb: int) -> _Card:
         status=entry.status,
         line=_cut(entry._describe(), _LINE_CHARS),
         format=entry.format,
-        size=" · ".join(x for x in (size, _human_bytes(entry.nbytes)) if x),
+        size=" · ".join(x for x in (size, human_bytes(entry.nbytes)) if x),
         prompt=_prompt(entry.context),
         location=location,
         warnings=entry.warnings,
@@ -305,7 +305,7 @@ def _thumbnail(image: DecodedImage, thumb: int) -> tuple[str | None, str | None]
 
     if image.format == "SVG":
         if image.nbytes > _MAX_SVG_THUMB:
-            return None, f"SVG of {_human_bytes(image.nbytes)}: too large for a thumbnail"
+            return None, f"SVG of {human_bytes(image.nbytes)}: too large for a thumbnail"
         return _data_uri(image.data, "SVG"), None
     try:
         data, fmt = thumbnail(

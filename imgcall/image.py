@@ -145,7 +145,7 @@ class DecodedImage:
         parts = [repr(self.id), self.format]
         if self.width is not None and self.height is not None:
             parts.append(f"{self.width}x{self.height}")
-        parts.append(_human_bytes(len(self.data)))
+        parts.append(human_bytes(len(self.data)))
         parts.append(self.status)
         if self.partial_index is not None:
             parts.append(f"partial {self.partial_index}")
@@ -157,7 +157,8 @@ class DecodedImage:
         return f"<DecodedImage {self._describe()}>"
 
 
-def _human_bytes(n: int) -> str:
+def human_bytes(n: int) -> str:
+    """A size for people: ``233 B``, ``1.9 MB`` (powers of 1000, as file managers show)."""
     value, unit = float(n), "B"
     for bigger in ("kB", "MB", "GB", "TB"):
         if value < 1000:

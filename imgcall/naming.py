@@ -21,11 +21,13 @@ from pathlib import Path
 from .errors import OutputError
 
 __all__ = [
+    "IMAGE_SUFFIX",
     "MAX_RENAMES",
     "TEMPLATE_FIELDS",
     "candidate_names",
     "check_template",
     "no_free_name",
+    "partial_stem",
     "path_inside",
     "render_stem",
     "safe_stem",
@@ -44,7 +46,8 @@ _RESERVED = frozenset(
     ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
     + [f"{p}{i}" for p in ("COM", "LPT") for i in "0123456789¹²³"]
 )
-_IMAGE_SUFFIX = re.compile(r"\.(png|jpe?g|webp|gif|svg)$", re.I)
+IMAGE_SUFFIX = re.compile(r"\.(png|jpe?g|webp|gif|svg)$", re.I)
+"""An image extension at the end of a name (dropped or corrected: the bytes decide)."""
 
 
 def safe_stem(text: str, *, fallback: str = "image") -> str:
@@ -73,6 +76,11 @@ def safe_stem(text: str, *, fallback: str = "image") -> str:
         cut = encoded[: _MAX_STEM_BYTES - 13].decode("utf-8", "ignore").rstrip(". ")
         stem = f"{cut}-{digest}"
     return stem
+
+
+def partial_stem(stem: str, partial_index: int | None) -> str:
+    """``stem`` for a final image; ``stem.partialK`` for the K-th partial image."""
+    return stem if partial_index is None else f"{stem}.partial{partial_index}"
 
 
 def check_template(template: str) -> None:
@@ -108,7 +116,7 @@ def render_stem(template: str, fields: Mapping[str, object], *, fallback: str) -
     format's extension is added later; a result with nothing safe left in it becomes
     ``safe_stem(fallback)``.
     """
-    rendered = _IMAGE_SUFFIX.sub("", template.format_map(fields))
+    rendered = IMAGE_SUFFIX.sub("", template.format_map(fields))
     return safe_stem(rendered, fallback=safe_stem(fallback))
 
 

@@ -36,6 +36,7 @@ from .naming import (
     candidate_names,
     check_template,
     no_free_name,
+    partial_stem,
     path_inside,
     render_stem,
     safe_stem,
@@ -231,7 +232,6 @@ class _Run:
     """One run into one folder: names claimed so far, and the manifest."""
 
     def __init__(self, out_dir: Path, template: str, on_conflict: str, manifest: bool) -> None:
-        self.out_dir = out_dir
         self.folder = out_dir.resolve()
         self.template = template
         self.on_conflict = on_conflict
@@ -299,10 +299,9 @@ class _Run:
             "sha8": ready.sha256[:8],
             "stem": unit.stem,
         }
-        stem = render_stem(self.template, fields, fallback=image.id)
-        if image.partial_index is not None:
-            stem += f".partial{image.partial_index}"
-        return stem
+        return partial_stem(
+            render_stem(self.template, fields, fallback=image.id), image.partial_index
+        )
 
     def _place(self, stem: str, ext: str, ready: Ready) -> tuple[Path, Outcome]:
         for file_name in candidate_names(stem, ext):

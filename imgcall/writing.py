@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 from .errors import ImgcallError, OutputError, OutputExistsError, UnsupportedImageError
 from .formats import FORMATS
-from .naming import candidate_names, no_free_name, safe_stem
+from .naming import IMAGE_SUFFIX, candidate_names, no_free_name, partial_stem, safe_stem
 
 if TYPE_CHECKING:
     from .image import DecodedImage
@@ -81,15 +81,12 @@ def save_image(
     target = Path(path_or_dir)
     raw = os.fspath(path_or_dir)
     if target.is_dir() or raw.endswith((os.sep, "/")):
-        stem = safe_stem(image.id)
-        if image.partial_index is not None:
-            stem += f".partial{image.partial_index}"
+        stem = partial_stem(safe_stem(image.id), image.partial_index)
         directory = target
     else:
         directory = target.parent
         stem = target.name
-        suffix = target.suffix.lower().lstrip(".")
-        if suffix in {"png", "jpg", "jpeg", "webp", "gif", "svg"}:
+        if IMAGE_SUFFIX.search(target.name):
             stem = target.stem
     try:
         return write_file(directory, stem, ext, data, on_conflict=on_conflict)
