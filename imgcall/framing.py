@@ -29,6 +29,7 @@ from typing import Any
 
 from .errors import InvalidInputError
 from .jsonparse import parse_json
+from .mapped import NOT_ONE_DOCUMENT, ParseFailure, mapped_lines, one_line_document, open_map
 from .models import Location
 
 __all__ = ["CHUNK_SIZE", "Record", "looks_like_content", "read_records", "to_json_value"]
@@ -166,65 +167,12 @@ def _from_path(path: Path, label: str) -> Iterator[Record]:
             f"cannot read {path}: {exc.strerror or exc}", location=label
         ) from exc
     with file:
-        whole = _one_line_document(file)
-        if whole is not None:
-            yield whole
+        whole = one_line_document(file, CHUNK_SIZE)
+        if whole is not NOT_ONE_DOCUMENT:
+            yield Record(whole)
             return
-        lines = _Lines(lambda: file.read(CHUNK_SIZE), label, mapped=_map(file))
+        lines = _Lines(lambda: file.read(CHUNK_SIZE), label, mapped=open_map(file, CHUNK_SIZE))
         yield from _from_lines(lines, label, single=True)
-
-
-def _map(file: Any) -> mmap.mmap | None:
-    """A read-only map of a large regular file (JSON Lines are then read in place)."""
-    try:
-        if os.fstat(file.fileno()).st_size < CHUNK_SIZE:
-            return None
-        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):
-        return None
-    if hasattr(mapped, "madvise") and hasattr(mmap, "MADV_SEQUENTIAL"):
-        mapped.madvise(mmap.MADV_SEQUENTIAL)
-    return mapped
-
-
-def _one_line_document(file: Any) -> Record | None:
-    """A large file holding one JSON document on one line, parsed straight from a map.
-
-    This is how APIs and SDKs save a response; mapping it skips copying tens of MB of
-    base64 through line buffers. Anything else (JSON Lines, pretty-printed JSON, SSE,
-    a pipe, a parse error) returns ``None`` with the file rewound, for the line reader.
-    """
-    try:
-        size = os.fstat(file.fileno()).st_size
-        if size < CHUNK_SIZE:
-            return None
-        probe = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):
-        return None
-    with probe:
-        # Only the pages up to the first newline are touched: a JSON Lines file is
-        # recognised without reading it.
-        start = _NON_SPACE.search(probe)
-        newline = probe.find(b"\n")
-        if (
-            start is None
-            or probe[start.start() : start.start() + 1] not in (b"{", b"[")
-            or (newline >= 0 and _NON_SPACE.search(probe, newline) is not None)
-        ):
-            return None
-    try:
-        # MAP_POPULATE maps every page up front, far cheaper than one fault per page.
-        flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
-        mapped = mmap.mmap(file.fileno(), 0, flags=flags, prot=mmap.PROT_READ)
-    except (OSError, ValueError):
-        return None
-    # The map is not closed here: the parsed value's LazyText strings read from it
-    # until the scanner is done; it is unmapped when the last of them is dropped.
-    try:
-        value = parse_json(mapped)
-    except ValueError:
-        return None  # the line reader reports it with line and column
-    return Record(value)
 
 
 def _from_iterable(events: Iterable[object], label: str) -> Iterator[Record]:
@@ -402,7 +350,11 @@ def _parse_object(line: bytearray) -> dict[str, Any] | None:
 
 def _json_lines(lines: _Lines, label: str) -> Iterator[Record]:
     if lines.mapped is not None:
-        yield from _mapped_json_lines(lines.mapped, lines.lineno, label)
+        for lineno, value in mapped_lines(lines.mapped, lines.lineno):
+            if isinstance(value, ParseFailure):
+                yield _bad_line(value.error, lineno, label)
+            else:
+                yield Record(value, line=lineno)
         return
     while (line := lines.readline()) is not None:
         if not _NON_SPACE.search(line):
@@ -413,46 +365,6 @@ def _json_lines(lines: _Lines, label: str) -> Iterator[Record]:
             yield _bad_line(exc, lines.lineno, label)
             continue
         yield Record(value, line=lines.lineno)
-
-
-# Pages of the map behind the reader are released every this many bytes, so that the
-# resident size stays bounded by the largest record, not the file.
-_RELEASE_EVERY = 8 * 1024 * 1024
-
-
-def _mapped_json_lines(mapped: mmap.mmap, done: int, label: str) -> Iterator[Record]:
-    """JSON Lines after line ``done``, parsed in place in the map: no line is copied.
-
-    The map is not closed here: LazyText values of the records read from it until the
-    scanner is done with them; it is unmapped when the last of them is dropped.
-    """
-    size = len(mapped)
-    pos = 0
-    for _ in range(done):
-        newline = mapped.find(b"\n", pos)
-        pos = size if newline < 0 else newline + 1
-    lineno = done
-    released = 0
-    page = mmap.PAGESIZE
-    while pos < size:
-        newline = mapped.find(b"\n", pos)
-        end = size if newline < 0 else newline
-        lineno += 1
-        stop = end - 1 if end > pos and mapped[end - 1] == 0x0D else end
-        if _NON_SPACE.search(mapped, pos, stop) is not None:
-            try:
-                value = parse_json(mapped, pos, stop)
-            except ValueError as exc:
-                yield _bad_line(exc, lineno, label)
-            else:
-                yield Record(value, line=lineno)
-        if pos - released >= _RELEASE_EVERY and hasattr(mapped, "madvise"):
-            # Dropping pages of a read-only file map is always safe: touching them
-            # again reads them back from the page cache.
-            upto = pos // page * page
-            mapped.madvise(mmap.MADV_DONTNEED, released, upto - released)
-            released = upto
-        pos = end + 1
 
 
 def _bad_line(
