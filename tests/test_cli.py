@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import os
-import random
 import shlex
 import shutil
 import subprocess
@@ -26,6 +24,8 @@ from imgcall.records import MANIFEST_NAME
 from imgcall.writing import TEMP_SUFFIX
 from tests.conftest import ITEMS_DIR
 
+from .helpers import item, noise_png, png
+
 REPO = Path(__file__).resolve().parent.parent
 RESPONSE = str(ITEMS_DIR / "response.json")
 PNG_ITEM = str(ITEMS_DIR / "png.json")
@@ -38,29 +38,6 @@ def runner() -> CliRunner:
 
 def run(runner: CliRunner, *args: str, input: bytes | str | None = None) -> Result:
     return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def png(color: tuple[int, int, int] = (10, 20, 30), size: tuple[int, int] = (8, 6)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def noise_png(side: int, seed: int = 0) -> bytes:
-    raw = random.Random(seed).randbytes(side * side * 3)
-    buffer = io.BytesIO()
-    Image.frombytes("RGB", (side, side), raw).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def item(id: str, data: bytes | None, status: str = "completed", **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": "image_generation_call", "id": id, "status": status, **extra}
-    body["result"] = b64(data) if data is not None else None
-    return body
 
 
 def write_json(path: Path, value: Any) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 from collections.abc import Callable, Iterator
@@ -18,6 +17,8 @@ from imgcall.pipeline import Input
 from imgcall.records import MANIFEST_NAME
 from imgcall.saving import list_images
 from tests.conftest import IMAGES_DIR, ITEMS_DIR
+
+from .helpers import item, png
 
 MANIFEST_FIELDS = {
     "id",
@@ -36,23 +37,6 @@ MANIFEST_FIELDS = {
     "partial",
     "partial_index",
 }
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def item(id: str, data: bytes | None, status: str = "completed", **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": "image_generation_call", "id": id, "status": status}
-    body.update(extra)
-    body["result"] = b64(data) if data is not None else None
-    return body
-
-
-def png(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (8, 6)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def manifest_lines(out: Path) -> list[dict[str, Any]]:

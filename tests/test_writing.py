@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import errno
-import io
 import json
 import os
-import random
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-from PIL import Image
 
 import imgcall
 from imgcall import OutputError
@@ -22,24 +17,7 @@ from imgcall.records import MANIFEST_NAME
 from imgcall.writing import TEMP_SUFFIX, remove_stale_temp_files, write_file
 from tests.conftest import ITEMS_DIR
 
-
-def item(id: str, data: bytes, status: str = "completed") -> dict[str, Any]:
-    result = base64.b64encode(data).decode("ascii")
-    return {"type": "image_generation_call", "id": id, "status": status, "result": result}
-
-
-def png(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (8, 6)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def noise_png(side: int = 200, seed: int = 0) -> bytes:
-    """A PNG that does not compress: its size is about 3 x side x side bytes."""
-    raw = random.Random(seed).randbytes(side * side * 3)
-    buffer = io.BytesIO()
-    Image.frombytes("RGB", (side, side), raw).save(buffer, format="PNG")
-    return buffer.getvalue()
+from .helpers import item, noise_png, png
 
 
 def temp_files(root: Path) -> list[Path]:
