@@ -285,7 +285,11 @@ class Scanner:
             return ""
         n = len(partials)
         text = f"; {n} partial image{'s' if n != 1 else ''} arrived"
-        return text if self._partials else text + " (pass partials=True to get them)"
+        return (
+            text
+            if self._partials
+            else text + " (ask for partials to get them: --partials, or partials=True)"
+        )
 
     # -- Images API streams --------------------------------------------------------------
 

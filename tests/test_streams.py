@@ -152,7 +152,8 @@ def test_cut_off_stream_yields_what_it_has_and_reports_the_missing_final() -> No
     assert problem.status == "generating" and problem.location == Location(str(path), "", 23)
     assert str(problem) == (
         f"item 'ig_stream_a' ({path}:23): the stream ended before the final image "
-        "(response.output_item.done); 2 partial images arrived (pass partials=True to get them)"
+        "(response.output_item.done); 2 partial images arrived "
+        "(ask for partials to get them: --partials, or partials=True)"
     )
 
 
