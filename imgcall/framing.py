@@ -60,7 +60,7 @@ class Record:
 
 def looks_like_content(text: str) -> bool:
     """True if ``text`` is JSON, JSON Lines or SSE text rather than a path."""
-    head = text.lstrip()[:6]
+    head = text.lstrip("\ufeff").lstrip()[:6]  # U+FEFF: a BOM that read_text() kept
     return head[:1] in ("{", "[", ":") or head.startswith(("data:", "event:")) or "\n" in text
 
 
@@ -80,7 +80,7 @@ def read_records(source: object, name: str | None = None) -> tuple[str, Iterator
         return label, _from_path(path, label)
     if isinstance(source, (str, bytes, bytearray, memoryview)):
         label = name or "<input>"
-        data = source.encode("utf-8") if isinstance(source, str) else bytes(source)
+        data = _utf8(source, label) if isinstance(source, str) else bytes(source)
         return label, _from_lines(_Lines(_once(data), label), label, single=True)
     if hasattr(source, "read"):
         given = getattr(source, "name", None)
@@ -120,6 +120,16 @@ def to_json_value(obj: object, label: object) -> Any:
 
 
 # -- sources of bytes --------------------------------------------------------------------
+
+
+def _utf8(text: str, label: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate, e.g. from a bad decode
+        raise InvalidInputError(
+            f"the text is not valid Unicode: {exc.reason} at character {exc.start}",
+            location=label,
+        ) from exc
 
 
 def _once(data: bytes) -> Callable[[], bytes]:
@@ -166,6 +176,10 @@ def _from_path(path: Path, label: str) -> Iterator[Record]:
         raise InvalidInputError(
             f"cannot read {path}: {exc.strerror or exc}", location=label
         ) from exc
+    except ValueError as exc:  # a NUL, or a character the file system cannot encode
+        raise InvalidInputError(
+            f"cannot read {label!r}: not a possible file name ({exc})", location=label
+        ) from exc
     with file:
         whole = one_line_document(file, CHUNK_SIZE)
         if whole is not NOT_ONE_DOCUMENT:
@@ -209,7 +223,7 @@ class _Lines:
             return False
         try:
             chunk = self._read()
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, TypeError) as exc:  # TypeError: read() gave no bytes
             raise InvalidInputError(
                 f"cannot read the input after line {self.lineno}: {exc}", location=self._label
             ) from exc

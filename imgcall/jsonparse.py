@@ -10,10 +10,11 @@ fast path is unsure of (escapes inside a string, a clash with the placeholder te
 a parse error) falls back to the plain parser, so errors keep their exact positions.
 
 A long string is lifted out only where JSON allows a value to start (after ``:``,
-``,`` or ``[``) and only if it starts with base64 characters; one holding an escape
-(such as PHP's escaped slashes) or non-ASCII text is decoded by the parser's own rules, so no
-valid document is read differently. (A raw control character inside such a string,
-which strict JSON forbids, is left for the base64 decoder to report with its offset.)
+``,`` or ``[``), never as an object key, and only if it starts with base64 characters;
+one holding an escape (such as PHP's escaped slashes) or non-ASCII text is decoded by the
+parser's own rules, so no valid document is read differently. (A raw control character
+inside such a string, which strict JSON forbids, is left for the base64 decoder to report
+with its offset.)
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ def _long_strings(data: Buffer, start: int, end: int) -> list[tuple[int, int]]:
             close_quote - open_quote > _MIN_STRING
             and data[close_quote - 1] != 0x5C  # an escaped quote: not the string's end
             and _at_value_start(data, open_quote, start)
+            and not _is_key(data, close_quote, end)
         ):
             spans.append((open_quote, close_quote))
     return spans
@@ -166,6 +168,15 @@ def _at_value_start(data: Buffer, quote: int, start: int) -> bool:
     while i >= start and data[i] in _WHITESPACE:
         i -= 1
     return i >= start and data[i] in _VALUE_START
+
+
+def _is_key(data: Buffer, quote: int, end: int) -> bool:
+    # After a comma a key starts just like a value; only the colon after it tells them
+    # apart, and a key must stay a plain str (`_restore` puts back values only).
+    i = quote + 1
+    while i < end and data[i] in _WHITESPACE:
+        i += 1
+    return i < end and data[i] == 0x3A  # ":"
 
 
 def _restore(value: Any, strings: list[LazyText]) -> Any:

@@ -184,7 +184,9 @@ def parse_call(obj: object) -> ImageGenerationCall:
     data: object = obj
     if isinstance(obj, (str, bytes, bytearray, memoryview)):
         try:
-            data = pydantic_core.from_json(obj if isinstance(obj, (str, bytes)) else bytes(obj))
+            # Encoded here: pydantic_core raises a bare TypeError for a str that is not
+            # valid Unicode (a lone surrogate), and UnicodeEncodeError is a ValueError.
+            data = pydantic_core.from_json(obj.encode() if isinstance(obj, str) else bytes(obj))
         except ValueError as exc:
             raise InvalidItemError(f"not valid JSON: {exc}") from exc
     elif not isinstance(obj, Mapping):
@@ -202,6 +204,9 @@ def parse_call(obj: object) -> ImageGenerationCall:
         return ImageGenerationCall.model_validate(data)
     except pydantic.ValidationError as exc:
         raise InvalidItemError(_describe(exc), id=item_id) from exc
+    except RecursionError as exc:
+        # Parsed JSON text is depth-limited, but a Python value handed in is not.
+        raise InvalidItemError("the item is nested too deeply to read", id=item_id) from exc
 
 
 def _sdk_to_dict(obj: object) -> object:

@@ -146,7 +146,8 @@ def _stem_of(name: str) -> str:
 
 
 def _looks_like_json(text: str) -> bool:
-    return text.lstrip()[:1] in ("{", "[") or "\n" in text
+    # U+FEFF: a byte-order mark that read_text() kept, as in imgcall.framing.
+    return text.lstrip("\ufeff").lstrip()[:1] in ("{", "[") or "\n" in text
 
 
 def _prepare(call: ImageGenerationCall, options: Options) -> Ready | ImgcallError:

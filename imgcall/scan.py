@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Literal
 
 from .envelopes import Found
-from .errors import Problem
+from .errors import InvalidInputError, Problem
 from .framing import read_records
 from .models import ImageGenerationCall, Location
 from .streams import Scanner
@@ -83,5 +83,12 @@ def scan(source: object, *, partials: bool = False, name: str | None = None) -> 
         if record.error is not None:
             yield Problem(None, record.error.location, None, record.error)
             continue
-        yield from scanner.feed(record.value, location)
+        try:
+            yield from scanner.feed(record.value, location)
+        except RecursionError as exc:
+            # Parsed JSON text is depth-limited by the parser; an already-parsed value
+            # handed in is not, and the walker recurses into nested lists.
+            raise InvalidInputError(
+                "the input is nested too deeply to read", location=location
+            ) from exc
     yield from scanner.finish()

@@ -225,6 +225,17 @@ def test_path_is_not_opened_until_iterated_and_missing_path_is_invalid_input(
     assert isinstance(info.value.__cause__, OSError)
 
 
+@pytest.mark.parametrize("path", ["a\x00b.json", "a\ud800b.json"])
+def test_path_the_system_cannot_name_is_an_invalid_input(path: str) -> None:
+    with pytest.raises(InvalidInputError, match="cannot read"):
+        records(path)
+
+
+def test_text_that_is_not_unicode_is_an_invalid_input() -> None:
+    with pytest.raises(InvalidInputError, match="not valid Unicode"):
+        records('{"id": "\ud800"}')
+
+
 def test_directory_is_an_invalid_input(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="cannot read"):
         records(tmp_path)
@@ -252,7 +263,22 @@ def test_read_errors_are_wrapped() -> None:
     assert isinstance(info.value.__cause__, OSError)
 
 
+def test_file_object_whose_read_returns_neither_bytes_nor_str_is_wrapped() -> None:
+    class Odd:
+        def read(self, n: int = -1) -> int:
+            return 5
+
+    with pytest.raises(InvalidInputError, match="returned int"):
+        records(Odd())
+
+
 # -- kinds of source ---------------------------------------------------------------------
+
+
+def test_str_with_a_byte_order_mark_is_content_not_a_path() -> None:
+    """read_text() of a file saved with a BOM keeps it as U+FEFF at the start."""
+    assert looks_like_content('\ufeff{"a": 1}')
+    assert values('\ufeff{"a": 1}') == [{"a": 1}]
 
 
 def test_str_rule_for_content_versus_path() -> None:

@@ -40,6 +40,8 @@ def doc_with(*values: Any) -> bytes:
         json.dumps({"a": big() + "é"}, ensure_ascii=False).encode(),
         # A key that looks like base64 (not a value position).
         json.dumps({big(seed=5): 1}).encode(),
+        # A long base64-looking key after a comma, where values also start.
+        json.dumps({"a": 1, big(seed=10): 2, "b": big(seed=11)}).encode(),
         # PHP-style escaped slashes inside the base64, and an escaped quote at the end.
         json.dumps({"a": big(seed=7)}).replace("/", "\\/").encode(),
         json.dumps({"a": big(seed=8) + '"', "b": big(seed=9)}).encode(),

@@ -149,6 +149,22 @@ def test_parse_call_errors_are_readable(obj: object, message: str) -> None:
     assert "https://errors.pydantic.dev" not in str(info.value)
 
 
+def test_text_that_is_not_unicode_is_an_invalid_item() -> None:
+    """A str holding a lone surrogate cannot be UTF-8: a readable error, not a TypeError."""
+    text = '{"type": "image_generation_call", "id": "\ud800", "status": "completed"}'
+    with pytest.raises(InvalidItemError, match="not valid JSON"):
+        parse_call(text)
+
+
+def test_too_deeply_nested_item_is_an_invalid_item() -> None:
+    deep: dict[str, Any] = {}
+    inner = deep
+    for _ in range(100_000):
+        inner["a"] = inner = {}
+    with pytest.raises(InvalidItemError, match="nested too deeply"):
+        parse_call({"type": "image_generation_call", "id": "ig", "status": "completed", "x": deep})
+
+
 def test_invalid_item_error_names_the_item_id() -> None:
     with pytest.raises(InvalidItemError) as info:
         parse_call({"id": "msg_9", "type": "message", "status": "completed"})

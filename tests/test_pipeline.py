@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 from imgcall.pipeline import Input, Options, Ready, as_sources, prepared, scan_units
@@ -17,6 +18,14 @@ def test_a_list_of_paths_is_several_inputs_anything_else_is_one() -> None:
     parsed = ['{"type": "image_generation_call"}']  # JSON text, not a path
     assert as_sources(parsed) == [parsed]
     assert as_sources({"output": []}) == [{"output": []}]
+
+
+def test_json_text_with_a_byte_order_mark_is_content_named_input() -> None:
+    one_line = json.dumps(json.loads((ITEMS_DIR / "png.json").read_text(encoding="utf-8")))
+    text = "\ufeff" + one_line
+    assert as_sources([text]) == [[text]]
+    (unit,) = scan_units([text], partials=False)
+    assert (unit.index, unit.input, unit.stem) == (0, "<input>", "input")
 
 
 def test_units_are_numbered_across_inputs_and_a_broken_input_has_no_index(

@@ -92,6 +92,18 @@ def test_every_kind_of_source_finds_the_same_images() -> None:
             assert ids(source, partials=True) == expected, type(source)
 
 
+def test_too_deeply_nested_parsed_value_is_an_invalid_input() -> None:
+    """Already-parsed values have no parser depth limit; the walker must not overflow."""
+    deep: list[Any] = []
+    inner = deep
+    for _ in range(100_000):
+        inner.append(inner := [])
+    with pytest.raises(InvalidInputError, match="nested too deeply"):
+        list(imgcall.iter_calls(deep))
+    with pytest.raises(InvalidInputError, match="nested too deeply"):
+        list(imgcall.iter_images(deep, errors="collect"))
+
+
 def test_name_replaces_the_input_name_in_locations() -> None:
     data = (ENVELOPES / "batch_output.jsonl").read_bytes()
     found = list(scan(data, name="<stdin>"))
