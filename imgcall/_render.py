@@ -43,7 +43,8 @@ def _who(record: ItemRecord) -> str:
 def problem_line(record: ItemRecord) -> str:
     """One stderr line naming the input or item and the reason."""
     error = record.error
-    reason = error.reason if error is not None else "unknown problem"
+    # Reasons can quote the input (a URL, a declared format): escape them like ids.
+    reason = printable(error.reason) if error is not None else "unknown problem"
     where = printable(record.location or record.input or "")
     if record.id is None and record.custom_id is None:  # a whole input, a broken line, ...
         return f"error: {reason}" if not where or where in reason else f"error: {where}: {reason}"
@@ -81,7 +82,7 @@ def saved_lines(
             True,
         )
     for note in record.warnings:
-        yield f"warning: {where}: {_who(record)}: {note}", True
+        yield f"warning: {where}: {_who(record)}: {printable(note)}", True
 
 
 def extract_summary(counts: RunCounts, *, convert: str | None, manifest: Path | None) -> list[str]:

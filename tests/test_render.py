@@ -86,3 +86,15 @@ def test_table_aligns_columns() -> None:
         "0  ig_1   completed  PNG     16x12  1.5 kB  in.json",
         "1  ig_22  completed  -       -      -       in.json   partial 0",
     ]
+
+
+def test_reasons_and_warnings_that_quote_the_input_cannot_garble_a_terminal() -> None:
+    error = imgcall.UnsupportedResultError("the image is a URL (https://x/\x1b[2J), not data")
+    line = _render.problem_line(record(outcome="failed", error=error))
+    assert "\x1b" not in line and "\\x1b[2J" in line
+    noted = record(status="generating", warnings=("a\x07b",))
+    lines = [
+        text for text, _ in _render.saved_lines(noted, Path("out"), as_json=False, quiet=False)
+    ]
+    assert any("a\\x07b" in text for text in lines)
+    assert all("\x07" not in text for text in lines)
