@@ -321,7 +321,7 @@ def extract(
     if code == EXIT_NO_IMAGES:
         _echo_err(_render.nothing_found(inputs))
     elif not quiet:
-        written = not no_manifest and tally.counts.records
+        written = not no_manifest and tally.counts.records and not tally.counts.manifest_failed
         manifest = out_dir / MANIFEST_NAME if written else None
         for line in _render.extract_summary(tally.counts, convert=convert, manifest=manifest):
             _echo_err(line)

@@ -93,6 +93,16 @@ class ItemRecord:
         """True when a whole input could not be read or parsed (not just one line of it)."""
         return self.index is None and isinstance(self.error, InvalidInputError)
 
+    @property
+    def manifest_failed(self) -> bool:
+        """True for the record saying the manifest could not be written (see `Manifest`)."""
+        return (
+            self.input is None
+            and self.index is None
+            and isinstance(self.error, OutputError)
+            and (self.location or "").endswith(MANIFEST_NAME)
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The record as a JSON-ready dict with the manifest's field names."""
         return {
@@ -217,6 +227,8 @@ class RunCounts:
     """Records with an error: failed items, unreadable inputs, manifest failures."""
     converted: int = 0
     """Images re-encoded (``convert``)."""
+    manifest_failed: bool = False
+    """The manifest could not be written (its record is among the problems)."""
 
     def add(self, record: ItemRecord) -> None:
         """Count one record."""
@@ -227,6 +239,8 @@ class RunCounts:
             self.problems += 1
         if record.converted_from is not None:
             self.converted += 1
+        if record.manifest_failed:
+            self.manifest_failed = True
         outcome = record.outcome
         if outcome == "saved":
             self.saved += 1

@@ -167,6 +167,8 @@ def save_images(
         if record.input_failed and record.error is not None:
             records.close()
             raise record.error
+        if record.manifest_failed:
+            report.manifest = None  # never point at a file this run did not write
         report.add(record)
     return report
 

@@ -450,6 +450,17 @@ def test_no_manifest(runner: CliRunner, tmp_path: Path) -> None:
     assert "manifest" not in result.stderr
 
 
+def test_summary_does_not_name_a_manifest_that_could_not_be_written(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    (tmp_path / "out" / MANIFEST_NAME).mkdir(parents=True)  # a folder in the way
+    result = run(runner, "extract", PNG_ITEM, "-o", "out")
+    assert result.exit_code == 1
+    assert result.stdout == "out/ig_png.png\n"
+    assert "cannot write the manifest" in result.stderr
+    assert "(manifest:" not in result.stderr.splitlines()[-1]
+
+
 def test_check_options(runner: CliRunner) -> None:
     truncated = str(ITEMS_DIR / "truncated_png.json")
     fast = run(runner, "extract", truncated, "-o", "a")

@@ -476,6 +476,8 @@ def test_manifest_failure_is_reported_once_and_the_run_goes_on(tmp_path: Path) -
     manifest_problem = report.records[1]
     assert isinstance(manifest_problem.error, OutputError)
     assert MANIFEST_NAME in str(manifest_problem.error)
+    assert manifest_problem.manifest_failed and not report.records[0].manifest_failed
+    assert report.manifest is None  # the report never names a manifest it did not write
     assert len(report.paths) == 2
 
 
