@@ -18,7 +18,7 @@ import hashlib
 import os
 from collections import deque
 from collections.abc import Generator, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
@@ -69,12 +69,22 @@ class Unit:
 
 @dataclass(frozen=True)
 class Ready:
-    """A decoded image with the bytes to write (converted if asked), their format and hash."""
+    """A decoded image with the bytes to write (converted if asked), their format and hash.
+
+    ``digest`` is the SHA-256, or a future of it while it is computed on another thread:
+    the hash is needed only after the file is written (manifest, name clashes) unless the
+    name template uses ``{sha8}``, so hashing overlaps the write.
+    """
 
     image: DecodedImage
     data: bytes
     format: str
-    sha256: str
+    digest: Future[str] | str
+
+    @property
+    def sha256(self) -> str:
+        """Hex SHA-256 of `data` (waits for it if it is still being computed)."""
+        return self.digest if isinstance(self.digest, str) else self.digest.result()
 
 
 Prepared = Union[Ready, Problem, ImgcallError]
@@ -150,8 +160,18 @@ def _looks_like_json(text: str) -> bool:
     return text.lstrip("\ufeff").lstrip()[:1] in ("{", "[") or "\n" in text
 
 
-def _prepare(call: ImageGenerationCall, options: Options) -> Ready | ImgcallError:
-    """Decode, check, convert and hash one call (runs on a worker thread)."""
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _prepare(
+    call: ImageGenerationCall, options: Options, hasher: Executor | None = None
+) -> Ready | ImgcallError:
+    """Decode, check, convert and hash one call (on a worker thread when there are workers).
+
+    With a ``hasher`` the hash is only started here (hashlib releases the GIL), so it runs
+    while the calling thread writes the file.
+    """
     from .decoding import decode_call
 
     try:
@@ -165,7 +185,7 @@ def _prepare(call: ImageGenerationCall, options: Options) -> Ready | ImgcallErro
         data, fmt = converted(image, options.convert)
     except ImgcallError as exc:
         return exc.with_origin(id=call.id, location=call.location)
-    return Ready(image, data, fmt, hashlib.sha256(data).hexdigest())
+    return Ready(image, data, fmt, hasher.submit(_sha256, data) if hasher else _sha256(data))
 
 
 def prepared(
@@ -175,12 +195,14 @@ def prepared(
     from .models import ImageGenerationCall
 
     if workers == 1:
-        for unit in units:
-            found = unit.found
-            yield (
-                unit,
-                _prepare(found, options) if isinstance(found, ImageGenerationCall) else found,
-            )
+        # One helper thread hashes each image while this thread writes it.
+        with ThreadPoolExecutor(1, thread_name_prefix="imgcall-hash") as hasher:
+            for unit in units:
+                found = unit.found
+                if isinstance(found, ImageGenerationCall):
+                    yield unit, _prepare(found, options, hasher)
+                else:
+                    yield unit, found
         return
     # At most 2 x workers images in flight: enough to keep every worker busy while the
     # calling thread writes, never the whole input in memory.

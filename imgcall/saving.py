@@ -230,6 +230,20 @@ def list_images(
             yield problem_record(unit, ready)
 
 
+class _Fields(dict[str, object]):
+    """Name-template fields; ``{sha8}`` is looked up only if the template uses it, so the
+    hash (computed beside the write) is not waited for before every write."""
+
+    def __init__(self, ready: Ready, **fields: object) -> None:
+        super().__init__(fields)
+        self._ready = ready
+
+    def __missing__(self, key: str) -> object:
+        if key == "sha8":
+            return self._ready.sha256[:8]
+        raise KeyError(key)
+
+
 class _Run:
     """One run into one folder: names claimed so far, and the manifest."""
 
@@ -292,15 +306,15 @@ class _Run:
     def _stem(self, unit: Unit, ready: Ready) -> str:
         image = ready.image
         context = image.context
-        fields: dict[str, object] = {
-            "id": image.id,
-            "index": unit.index if unit.index is not None else 0,
-            "custom_id": context_text(context, "custom_id") or image.id,
-            "response_id": context_text(context, "response_id") or image.id,
-            "status": image.status,
-            "sha8": ready.sha256[:8],
-            "stem": unit.stem,
-        }
+        fields = _Fields(
+            ready,
+            id=image.id,
+            index=unit.index if unit.index is not None else 0,
+            custom_id=context_text(context, "custom_id") or image.id,
+            response_id=context_text(context, "response_id") or image.id,
+            status=image.status,
+            stem=unit.stem,
+        )
         return partial_stem(
             render_stem(self.template, fields, fallback=image.id), image.partial_index
         )
