@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results", help="report folder")
     parser.add_argument("--keep", type=Path, default=None, help="scratch folder to keep")
     args = parser.parse_args(argv)
-    reps = args.reps or (2 if args.quick else 5)
+    reps = args.reps or (2 if args.quick else 7)
     scratch = Path(args.keep or tempfile.mkdtemp(prefix="imgcall-bench-"))
     scratch.mkdir(parents=True, exist_ok=True)
     try:
@@ -215,7 +215,7 @@ def run_all(scratch: Path, reps: int, *, quick: bool, big: bool) -> dict[str, ob
     naive_l = Variant(
         "(a) script", script(BASELINES / "naive_json.py", str(jsonl), "{out}", "--jsonl"), jsonl_mb
     )
-    jreps = max(2, reps - 2)
+    jreps = reps
     measure([cli_j1, cli_j2, naive_l], jreps, scratch, "JSON Lines, whole process")
     scenarios["JSON Lines, whole process"] = [cli_j1, cli_j2, naive_l]
     targets += [
