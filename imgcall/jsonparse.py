@@ -4,10 +4,11 @@ A response holding ten images is ~40 MB of JSON of which all but a few kB are te
 base64 strings. A general parser validates and copies every byte of them. `parse_json`
 instead finds each long base64 string literal (a regular-expression probe, then
 ``find`` for the closing quote, which runs at memory speed), parses the small remainder
-with pydantic_core, and puts the strings back, decoded straight from the buffer. The
-result is exactly what ``pydantic_core.from_json`` returns for valid JSON; anything the
-fast path is unsure of (escapes inside a string, a clash with the placeholder text,
-a parse error) falls back to the plain parser, so errors keep their exact positions.
+with pydantic_core, and puts back a `LazyText` for each string, which reads it from the
+buffer only when an item needs it. After `materialized`, the result is exactly what
+``pydantic_core.from_json`` returns for valid JSON; anything the fast path is unsure of
+(a clash with the placeholder text, a parse error) falls back to the plain parser, so
+errors keep their exact positions.
 
 A long string is lifted out only where JSON allows a value to start (after ``:``,
 ``,`` or ``[``), never as an object key, and only if it starts with base64 characters;
@@ -25,7 +26,7 @@ from typing import Any, Union
 
 import pydantic_core
 
-__all__ = ["parse_json"]
+__all__ = ["LazyText", "materialized", "parse_json"]
 
 # Below these sizes the plain parser is as fast and the probe is not worth it.
 _MIN_DOCUMENT = 256 * 1024
