@@ -97,7 +97,7 @@ def as_sources(source: object) -> list[object]:
         isinstance(source, (list, tuple))
         and source
         and all(
-            isinstance(s, (os.PathLike, Input)) or (isinstance(s, str) and not _looks_like_json(s))
+            isinstance(s, (os.PathLike, Input)) or (isinstance(s, str) and _is_path(s))
             for s in source
         )
     ):
@@ -136,7 +136,7 @@ def _describe_source(raw: object) -> tuple[object, str, str]:
     """The source to scan, the name to report it under, and its ``{stem}``."""
     if isinstance(raw, Input):
         return raw.source, raw.name, raw.stem or _stem_of(raw.name)
-    if isinstance(raw, os.PathLike) or (isinstance(raw, str) and not _looks_like_json(raw)):
+    if isinstance(raw, os.PathLike) or (isinstance(raw, str) and _is_path(raw)):
         label = os.fspath(raw)
         return raw, str(label), Path(str(label)).stem or "input"
     if isinstance(raw, (str, bytes, bytearray, memoryview)):
@@ -155,9 +155,12 @@ def _stem_of(name: str) -> str:
     return Path(name).stem or "input"
 
 
-def _looks_like_json(text: str) -> bool:
-    # U+FEFF: a byte-order mark that read_text() kept, as in imgcall.framing.
-    return text.lstrip("\ufeff").lstrip()[:1] in ("{", "[") or "\n" in text
+def _is_path(text: str) -> bool:
+    # The same rule the scanner uses (JSON, JSON Lines or SSE text is content, anything
+    # else a path), imported here on use: framing loads pydantic, this module must not.
+    from .framing import looks_like_content
+
+    return not looks_like_content(text)
 
 
 def _sha256(data: bytes) -> str:

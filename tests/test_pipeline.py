@@ -28,6 +28,15 @@ def test_json_text_with_a_byte_order_mark_is_content_named_input() -> None:
     assert (unit.index, unit.input, unit.stem) == (0, "<input>", "input")
 
 
+def test_sse_text_on_one_line_is_content_named_input() -> None:
+    """The pipeline names inputs by the scanner's own rule: SSE text is not a path."""
+    one_line = json.dumps(json.loads((ITEMS_DIR / "png.json").read_text(encoding="utf-8")))
+    text = "data: " + one_line
+    assert as_sources([text]) == [[text]]
+    (unit,) = scan_units([text], partials=False)
+    assert (unit.index, unit.input, unit.stem) == (0, "<input>", "input")
+
+
 def test_units_are_numbered_across_inputs_and_a_broken_input_has_no_index(
     tmp_path: Path,
 ) -> None:
