@@ -3,12 +3,20 @@
 A response holding ten images is ~40 MB of JSON of which all but a few kB are ten
 base64 strings. A general parser validates and copies every byte of them. `parse_json`
 instead finds each long base64 string literal (a regular-expression probe, then
-``find`` for the closing quote, which runs at memory speed), parses the small remainder
-with pydantic_core, and puts back a `LazyText` for each string, which reads it from the
-buffer only when an item needs it. After `materialized`, the result is exactly what
+``find`` for the closing quote, which runs at memory speed), parses the small remainder,
+and puts back a `LazyText` for each string, which reads it from the buffer only when an
+item needs it. After `materialized`, the result is exactly what
 ``pydantic_core.from_json`` returns for valid JSON; anything the fast path is unsure of
 (a clash with the placeholder text, a parse error) falls back to the plain parser, so
 errors keep their exact positions.
+
+The few kB that remain are parsed with the standard library's ``json``: importing
+pydantic_core costs ~20 ms at every start of the command line, more than parsing a
+response. The two agree on valid documents except lone surrogate escapes
+(``"\\ud800"``), which pydantic_core refuses, and nesting deeper than its limit of 200
+levels, which ``json`` reads.
+Text holding a surrogate escape is handed to pydantic_core, and an error message is
+always pydantic_core's (`JSONError`), so errors read as before.
 
 A long string is lifted out only where JSON allows a value to start (after ``:``,
 ``,`` or ``[``), never as an object key, and only if it starts with base64 characters;
@@ -20,13 +28,12 @@ with its offset.)
 
 from __future__ import annotations
 
+import json
 import mmap
 import re
 from typing import Any, Union
 
-import pydantic_core
-
-__all__ = ["LazyText", "materialized", "parse_json"]
+__all__ = ["JSONError", "LazyText", "materialized", "parse_json"]
 
 # Below these sizes the plain parser is as fast and the probe is not worth it.
 _MIN_DOCUMENT = 256 * 1024
@@ -36,6 +43,7 @@ _PROBE = 64
 _CANDIDATE = re.compile(rb'"(?=[A-Za-z0-9+/=_-]{%d})' % _PROBE)
 _PLACEHOLDER = "\x00imgcall-string:"
 _PLACEHOLDER_JSON = b"\\u0000imgcall-string:"
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _VALUE_START = frozenset(b":,[")
 _WHITESPACE = frozenset(b" \t\r\n")
 
@@ -44,11 +52,11 @@ Buffer = Union[bytes, bytearray, mmap.mmap]
 
 
 def parse_json(data: Buffer, start: int = 0, end: int | None = None) -> Any:
-    """Parse JSON text like ``pydantic_core.from_json``, fast when long strings dominate.
+    """Parse JSON text as ``pydantic_core.from_json`` does, fast when long strings dominate.
 
     ``data`` may be a memory map, and ``start``/``end`` select the text inside it (one
     line of a JSON Lines file): only the small remainder is copied out. Raises
-    `ValueError` (from pydantic_core) for invalid JSON, with its line and column.
+    `ValueError` for invalid JSON, with pydantic_core's message (line and column).
     """
     if end is None:
         end = len(data)
@@ -72,7 +80,7 @@ def parse_json(data: Buffer, start: int = 0, end: int | None = None) -> Any:
         # The text itself holds the placeholder marker: never confuse the two.
         return _from_json(data, start, end)
     try:
-        value = pydantic_core.from_json(small)
+        value = _loads(small)
     except ValueError:
         # Let the plain parser report the error with positions in the real text.
         return _from_json(data, start, end)
@@ -95,6 +103,16 @@ class LazyText(str):
         self = super().__new__(cls, str(raw[:_PROBE], "latin-1"))
         self._raw = raw
         return self
+
+    @property
+    def raw(self) -> memoryview:
+        """The string literal's bytes as they are in the input, escapes and all."""
+        return self._raw
+
+    @property
+    def size(self) -> int:
+        """The length of the literal in the input, in bytes."""
+        return len(self._raw)
 
     def text(self) -> str:
         """The whole string, decoded (escapes and non-ASCII by JSON's own rules)."""
@@ -132,15 +150,56 @@ def _string(raw: memoryview) -> str:
     if text and "\\" not in text:
         return text
     # Escapes (such as PHP's \/) or non-ASCII: let the parser decode this one string.
-    decoded = pydantic_core.from_json(b'"' + bytes(raw) + b'"')
+    decoded = _loads(b'"' + bytes(raw) + b'"')
     assert isinstance(decoded, str)
     return decoded
 
 
 def _from_json(data: Buffer, start: int, end: int) -> Any:
     if start == 0 and end == len(data) and isinstance(data, (bytes, bytearray)):
-        return pydantic_core.from_json(data)
-    return pydantic_core.from_json(data[start:end])
+        return _loads(data)
+    return _loads(data[start:end])
+
+
+def _loads(text: bytes | bytearray) -> Any:
+    """``pydantic_core.from_json(text)``, through the standard library where they agree."""
+    if _SURROGATE_ESCAPE.search(text) is None:
+        try:
+            return json.loads(text.decode("utf-8"))
+        except json.JSONDecodeError:
+            raise JSONError(text) from None
+        except (ValueError, RecursionError):
+            pass  # invalid UTF-8, a huge number, deep nesting: pydantic_core's rules
+    import pydantic_core
+
+    return pydantic_core.from_json(text)
+
+
+class JSONError(ValueError):
+    """Invalid JSON text, with pydantic_core's message (reason, line and column).
+
+    The message is made only when it is read: telling a pretty-printed document from
+    JSON Lines tries its first line as JSON, and that attempt should not cost importing
+    pydantic_core.
+    """
+
+    def __init__(self, text: bytes | bytearray) -> None:
+        super().__init__()
+        self._text = bytes(text)
+        self._message: str | None = None
+
+    def __str__(self) -> str:
+        if self._message is None:
+            import pydantic_core
+
+            try:
+                pydantic_core.from_json(self._text)
+            except ValueError as exc:
+                self._message = str(exc)
+            else:  # the two parsers agree on what is valid, bar lone surrogates
+                self._message = "invalid JSON"
+            self._text = b""
+        return self._message
 
 
 def _long_strings(data: Buffer, start: int, end: int) -> list[tuple[int, int]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import mmap
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,45 @@ def test_memory_map(tmp_path: Path) -> None:
 
 def test_errors_keep_positions_in_the_real_text() -> None:
     data = doc_with(big(), big(seed=1))[:-1]  # cut the closing brace
+    with pytest.raises(ValueError) as mine:
+        parse_json(data)
+    with pytest.raises(ValueError) as theirs:
+        pydantic_core.from_json(data)
+    assert str(mine.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"a": 1, "a": 2, "n": -0, "e": 1.5E+2, "big": 123456789012345678901234567890}',
+        b'[Infinity, -Infinity, 1e999, "\\u0000", "\\ud83d\\ude00", "\\u00e9"]',
+        '{"t": "caf\u00e9 \u2603", "k": [], "o": {}}'.encode(),
+        b"  [true, false, null]  ",
+    ],
+)
+def test_small_documents_read_as_pydantic_core_reads_them(data: bytes) -> None:
+    assert parse_json(data) == pydantic_core.from_json(data)
+
+
+def test_nan_reads_as_pydantic_core_reads_it() -> None:
+    (mine,), (theirs,) = parse_json(b"[NaN]"), pydantic_core.from_json(b"[NaN]")
+    assert math.isnan(mine) and math.isnan(theirs)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'"\\ud800"',  # a lone surrogate: the standard library would accept it
+        b'{"id": "\\udc00\\ud800"}',
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than either parser goes
+        b'"\xed\xa0\x80"',  # an encoded surrogate is not UTF-8
+        b"\xef\xbb\xbf{}",
+        b"[1,]",
+        b'{"a": "x\x01y"}',
+    ],
+    ids=["lone-surrogate", "swapped-pair", "deep", "utf8-surrogate", "bom", "comma", "control"],
+)
+def test_what_pydantic_core_refuses_is_refused_with_its_message(data: bytes) -> None:
     with pytest.raises(ValueError) as mine:
         parse_json(data)
     with pytest.raises(ValueError) as theirs:
