@@ -39,7 +39,8 @@ if TYPE_CHECKING:
     from .extract import iter_images
     from .gallery import Gallery, show
     from .image import DecodedImage
-    from .models import ImageGenerationCall, ImageGenerationStatus, Location, parse_call
+    from .items import ImageGenerationStatus, Location
+    from .models import ImageGenerationCall, parse_call
     from .notebook import watch
     from .records import ItemRecord, SaveReport
     from .saving import iter_save, save_images
@@ -52,7 +53,7 @@ _EXPORTS: dict[str, str] = {
     "Gallery": "gallery",
     "ImageGenerationCall": "models",
     "ImageGenerationFailedError": "errors",
-    "ImageGenerationStatus": "models",
+    "ImageGenerationStatus": "items",
     "ImageNotReadyError": "errors",
     "ImageTooLargeError": "errors",
     "ImgcallError": "errors",
@@ -62,7 +63,7 @@ _EXPORTS: dict[str, str] = {
     "InvalidItemError": "errors",
     "ItemRecord": "records",
     "Limits": "decoding",
-    "Location": "models",
+    "Location": "items",
     "OutputError": "errors",
     "OutputExistsError": "errors",
     "Problem": "errors",

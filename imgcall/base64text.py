@@ -17,6 +17,7 @@ import urllib.parse
 import pybase64
 
 from .errors import EmptyResultError, ImageTooLargeError, InvalidBase64Error, UnsupportedResultError
+from .jsonparse import LazyText
 
 __all__ = ["check_size", "decode_base64"]
 
@@ -34,7 +35,17 @@ def decode_base64(text: str, *, max_bytes: int | None = None) -> tuple[bytes, st
     Tolerated: a ``data:image/...;base64,`` prefix, whitespace, missing padding, and the
     URL-safe alphabet. Any other character is an `InvalidBase64Error` with its offset;
     nothing is silently dropped. An http(s) URL is an `UnsupportedResultError`.
+
+    ``text`` may be a `LazyText` still in the input buffer: plain base64 is then decoded
+    from there, without first copying it into a string.
     """
+    if isinstance(text, LazyText):
+        _refuse_oversize(text.size, max_bytes)
+        try:
+            return pybase64.b64decode(text.raw, validate=True), None
+        except (binascii.Error, ValueError):
+            # Escapes, whitespace, padding: read the text and take the careful path.
+            text = text.text()
     mime: str | None = None
     payload = text
     start = 0
@@ -62,18 +73,21 @@ def decode_base64(text: str, *, max_bytes: int | None = None) -> tuple[bytes, st
             return data, mime
     if not payload.strip():
         raise EmptyResultError("the result holds no base64 data")
-    if max_bytes is not None:
-        # Refuse an oversize string before expanding it; the margin covers whitespace
-        # and padding, and the exact size is checked again after decoding.
-        estimate = len(payload) * 3 // 4
-        if estimate > max_bytes + max_bytes // 16 + 3:
-            check_size(estimate, max_bytes, estimate=True)
+    _refuse_oversize(len(payload), max_bytes)
     try:
         # Fast path: well-formed base64 decodes at tens of GB/s with validation.
         return pybase64.b64decode(payload, validate=True), mime
     except (binascii.Error, ValueError):
         pass
     return _decode_lenient(payload, start), mime
+
+
+def _refuse_oversize(chars: int, max_bytes: int | None) -> None:
+    # Refuse an oversize string before expanding it; the margin covers whitespace and
+    # padding, and the exact size is checked again after decoding.
+    estimate = chars * 3 // 4
+    if max_bytes is not None and estimate > max_bytes + max_bytes // 16 + 3:
+        check_size(estimate, max_bytes, estimate=True)
 
 
 def _decode_lenient(payload: str, start: int) -> bytes:

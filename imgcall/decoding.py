@@ -41,7 +41,7 @@ from .errors import (
 )
 from .formats import FORMATS, HeaderError, declared_format, fast_check, read_header, sniff
 from .image import DecodedImage
-from .models import ImageGenerationCall, ImageGenerationStatus, parse_call
+from .items import ImageGenerationStatus, Item
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -95,11 +95,14 @@ def decode(
     Raises an `ImgcallError` subclass naming the item for every failure; see the status
     table in the module docstring.
     """
-    return decode_call(parse_call(call), limits=limits, check=check, strict_status=strict_status)
+    from .models import parse_call  # pydantic, only for this public entry point
+
+    item = Item.from_call(parse_call(call))
+    return decode_call(item, limits=limits, check=check, strict_status=strict_status)
 
 
 def decode_call(
-    call: ImageGenerationCall,
+    call: Item,
     *,
     limits: Limits | None = None,
     check: Check = "fast",
@@ -118,7 +121,7 @@ def decode_call(
 
 
 def _decode(
-    call: ImageGenerationCall,
+    call: Item,
     limits: Limits,
     check: Check,
     strict_status: bool,
@@ -179,15 +182,15 @@ def _decode(
     )
 
 
-def _api_error(call: ImageGenerationCall) -> str:
-    error = (call.model_extra or {}).get("error")
+def _api_error(call: Item) -> str:
+    error = call.extra.get("error")
     if isinstance(error, Mapping):
         return str(error.get("message") or error.get("code") or "")
     return str(error) if isinstance(error, str) else ""
 
 
-def _declared(call: ImageGenerationCall, url_mime: str | None) -> str | None:
-    extra = call.model_extra or {}
+def _declared(call: Item, url_mime: str | None) -> str | None:
+    extra = call.extra
     for value in (url_mime, extra.get("output_format"), extra.get("media_type")):
         fmt = declared_format(value)
         if fmt is not None:
@@ -195,9 +198,9 @@ def _declared(call: ImageGenerationCall, url_mime: str | None) -> str | None:
     return None
 
 
-def _context(call: ImageGenerationCall) -> dict[str, Any]:
+def _context(call: Item) -> dict[str, Any]:
     ctx = dict(call.context)
-    extra = call.model_extra or {}
+    extra = call.extra
     for key in ("revised_prompt", "size", "quality", "background", "output_format"):
         if key in extra and key not in ctx and extra[key] is not None:
             ctx[key] = extra[key]

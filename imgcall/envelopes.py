@@ -1,7 +1,7 @@
 """Envelope readers: one small, stateless function per shape that wraps images.
 
 Each reader takes a parsed JSON value, the `Location` it was found at and the context
-around it (``custom_id``, ``response_id``, ...), and yields `ImageGenerationCall`
+around it (``custom_id``, ``response_id``, ...), and yields `imgcall.items.Item`
 objects carrying both, or `Problem` records for things that are present but unusable
 (a failed batch request, an image that is only a URL). Shapes that have no
 ``image_generation_call`` item (chat completions, Images API bodies, the OpenRouter
@@ -28,7 +28,7 @@ from .errors import (
     UnsupportedResultError,
 )
 from .framing import to_json_value
-from .models import ImageGenerationCall, Location, parse_call
+from .items import ITEM, Item, Location, read_item
 
 __all__ = [
     "ITEM",
@@ -54,11 +54,10 @@ __all__ = [
     "synthetic",
 ]
 
-Found = Union[ImageGenerationCall, Problem]
-"""What a scan yields: an image call, or a problem standing in for one."""
+Found = Union[Item, Problem]
+"""What a scan yields: an image item, or a problem standing in for one."""
 Walk = Callable[[Any, Location, Mapping[str, Any]], Iterator[Found]]
 
-ITEM = "image_generation_call"
 SERVER_TOOL = "openrouter:image_generation"
 _ITEM_CONTEXT = ("revised_prompt", "size", "quality", "background", "output_format", "media_type")
 _IMAGE_FIELDS = ("output_format", "size", "quality", "background")
@@ -67,7 +66,7 @@ _IMAGE_FIELDS = ("output_format", "size", "quality", "background")
 def item(value: Mapping[str, Any], location: Location, context: Mapping[str, Any]) -> Found:
     """An ``image_generation_call`` item; an invalid one becomes a `Problem`."""
     try:
-        call = parse_call(value)
+        call = read_item(value)
     except InvalidItemError as exc:
         exc.with_origin(id=None, location=location)
         return problem(value.get("id"), location, value.get("status"), exc, context)
@@ -102,7 +101,7 @@ def synthetic(
     if data is not None:
         body["result"] = data
     found = item(body, location, context)
-    if partial_index is not None and isinstance(found, ImageGenerationCall):
+    if partial_index is not None and isinstance(found, Item):
         found.with_origin(partial_index=partial_index)
     return found
 

@@ -13,7 +13,7 @@ from typing import Literal, overload
 from .decoding import Check, Limits, decode_call
 from .errors import ImgcallError, Problem
 from .image import DecodedImage
-from .scan import Errors, scan
+from .scan import Errors, scan_items
 
 __all__ = ["iter_images"]
 
@@ -80,7 +80,7 @@ def _iter_images(
     check: Check,
     strict_status: bool,
 ) -> Iterator[DecodedImage | Problem]:
-    for found in scan(source, partials=partials):
+    for found in scan_items(source, partials=partials):
         if isinstance(found, Problem):
             problem = found
         else:

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidInputError
+from .items import Location
 from .jsonparse import parse_json
 from .mapped import NOT_ONE_DOCUMENT, ParseFailure, mapped_lines, one_line_document, open_map
-from .models import Location
 
 __all__ = ["CHUNK_SIZE", "Record", "looks_like_content", "read_records", "to_json_value"]
 

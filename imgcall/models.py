@@ -10,8 +10,6 @@ attributes, which do not take part in validation or dumps.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from enum import Enum
 from typing import Any, Literal
 
 import pydantic
@@ -19,57 +17,13 @@ import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .errors import InvalidItemError
+from .items import KNOWN_STATUSES, ImageGenerationStatus, Location
 from .jsonparse import materialized
 
 __all__ = ["ImageGenerationCall", "ImageGenerationStatus", "Location", "parse_call"]
 
 # Strings longer than this are shown as their length in reprs: base64 never floods a log.
 _REPR_MAX = 200
-
-
-class ImageGenerationStatus(str, Enum):
-    """The documented statuses of an item; the API's enum is open, so others are kept."""
-
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    GENERATING = "generating"
-    FAILED = "failed"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-_KNOWN_STATUSES = {s.value: s for s in ImageGenerationStatus}
-
-
-@dataclass(frozen=True)
-class Location:
-    """Where an item was found: the input's name, a line number, and a JSON-pointer path.
-
-    ``str(location)`` reads like ``batch.jsonl:12#/response/body/output/0``.
-    """
-
-    input: str
-    pointer: str = ""
-    """JSON-pointer-like path inside the record, e.g. ``/output/0``; empty for the root."""
-    line: int | None = None
-    """1-based line number of the record in a JSON Lines or SSE input."""
-    column: int | None = None
-
-    def child(self, *parts: str | int) -> Location:
-        """The location of a value nested inside this one."""
-        suffix = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-        return Location(self.input, self.pointer + suffix, self.line, self.column)
-
-    def __str__(self) -> str:
-        text = self.input
-        if self.line is not None:
-            text += f":{self.line}"
-            if self.column is not None:
-                text += f":{self.column}"
-        if self.pointer:
-            text += f"#{self.pointer}"
-        return text
 
 
 class ImageGenerationCall(BaseModel):
@@ -111,7 +65,7 @@ class ImageGenerationCall(BaseModel):
     @classmethod
     def _known_status(cls, value: object) -> object:
         if isinstance(value, str) and not isinstance(value, ImageGenerationStatus):
-            return _KNOWN_STATUSES.get(value, value)
+            return KNOWN_STATUSES.get(value, value)
         return value
 
     @property

@@ -8,8 +8,9 @@ decoding, hashing, CRCs and Pillow release the GIL, while always handing units b
 input order, so a run's result never depends on timing. `imgcall.saving` consumes the
 pairs.
 
-The scanner and decoder (pydantic, and Pillow for conversion) are imported on first use,
-so importing this module, and `imgcall.saving`, stays light.
+The scanner and decoder are imported on first use, so importing this module, and
+`imgcall.saving`, stays light. None of them loads pydantic for well-formed items (see
+`imgcall.items`), nor Pillow unless an image is converted or fully checked.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .writing import converted, describe_os_error
 if TYPE_CHECKING:
     from .decoding import Check, Limits
     from .image import DecodedImage
-    from .models import ImageGenerationCall
+    from .items import Item
 
 __all__ = ["Input", "Options", "Prepared", "Ready", "Unit", "as_sources", "prepared", "scan_units"]
 
@@ -64,7 +65,7 @@ class Unit:
     index: int | None
     input: str
     stem: str
-    found: ImageGenerationCall | Problem | ImgcallError
+    found: Item | Problem | ImgcallError
 
 
 @dataclass(frozen=True)
@@ -107,12 +108,12 @@ def as_sources(source: object) -> list[object]:
 
 def scan_units(sources: list[object], partials: bool) -> Iterator[Unit]:
     """Scan each source in turn and number what is found, across all sources."""
-    from .scan import scan
+    from .scan import scan_items
 
     index = 0
     for raw in sources:
         source, label, stem = _describe_source(raw)
-        found_iter = scan(source, partials=partials, name=label)
+        found_iter = scan_items(source, partials=partials, name=label)
         while True:
             try:
                 found = next(found_iter)
@@ -157,7 +158,7 @@ def _stem_of(name: str) -> str:
 
 def _is_path(text: str) -> bool:
     # The same rule the scanner uses (JSON, JSON Lines or SSE text is content, anything
-    # else a path), imported here on use: framing loads pydantic, this module must not.
+    # else a path), imported here on use: framing is only needed for text sources.
     from .framing import looks_like_content
 
     return not looks_like_content(text)
@@ -167,9 +168,7 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _prepare(
-    call: ImageGenerationCall, options: Options, hasher: Executor | None = None
-) -> Ready | ImgcallError:
+def _prepare(call: Item, options: Options, hasher: Executor | None = None) -> Ready | ImgcallError:
     """Decode, check, convert and hash one call (on a worker thread when there are workers).
 
     With a ``hasher`` the hash is only started here (hashlib releases the GIL), so it runs
@@ -195,14 +194,14 @@ def prepared(
     units: Iterator[Unit], options: Options, workers: int
 ) -> Generator[tuple[Unit, Prepared], None, None]:
     """Pair each unit with its decoded image or error, in order, on ``workers`` threads."""
-    from .models import ImageGenerationCall
+    from .items import Item
 
     if workers == 1:
         # One helper thread hashes each image while this thread writes it.
         with ThreadPoolExecutor(1, thread_name_prefix="imgcall-hash") as hasher:
             for unit in units:
                 found = unit.found
-                if isinstance(found, ImageGenerationCall):
+                if isinstance(found, Item):
                     yield unit, _prepare(found, options, hasher)
                 else:
                     yield unit, found
@@ -214,7 +213,7 @@ def prepared(
         try:
             for unit in units:
                 found = unit.found
-                if isinstance(found, ImageGenerationCall):
+                if isinstance(found, Item):
                     window.append((unit, pool.submit(_prepare, found, options)))
                 else:
                     window.append((unit, found))

@@ -304,8 +304,7 @@ def problem_record(
     ``image`` is the decoded image when only writing it failed; otherwise the item is
     described from the unit (or, for a whole input, from the error alone).
     """
-    # Imported on use: models loads pydantic, and importing this module stays light.
-    from .models import ImageGenerationCall
+    from .items import Item
 
     context: Mapping[str, Any] = {}
     partial_index: int | None = None
@@ -319,7 +318,7 @@ def problem_record(
     else:
         error = found
         origin = image if image is not None else unit.found
-        if isinstance(origin, (ImageGenerationCall, DecodedImage)):
+        if isinstance(origin, (Item, DecodedImage)):
             item_id, status, location = origin.id, str(origin.status), origin.location
             context, partial_index = origin.context, origin.partial_index
         else:  # a whole input that cannot be read

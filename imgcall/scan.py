@@ -10,15 +10,18 @@ caller consumes, so a live stream's images come out as they arrive.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .envelopes import Found
-from .errors import InvalidInputError, Problem
+from .errors import InvalidInputError, InvalidItemError, Problem
 from .framing import read_records
-from .models import ImageGenerationCall, Location
+from .items import Item, Location
 from .streams import Scanner
 
-__all__ = ["Errors", "iter_calls", "scan"]
+if TYPE_CHECKING:
+    from .models import ImageGenerationCall
+
+__all__ = ["Errors", "iter_calls", "scan", "scan_items"]
 
 Errors = Literal["raise", "skip", "collect"]
 _ERRORS = ("raise", "skip", "collect")
@@ -71,10 +74,31 @@ def _calls(source: object, partials: bool, errors: Errors) -> Iterator[ImageGene
         yield found
 
 
-def scan(source: object, *, partials: bool = False, name: str | None = None) -> Iterator[Found]:
+def scan(
+    source: object, *, partials: bool = False, name: str | None = None
+) -> Iterator[ImageGenerationCall | Problem]:
     """Yield every call and every problem found in ``source`` (the engine of `iter_calls`).
 
     ``name`` replaces the input's name in locations (the CLI passes ``"<stdin>"``).
+    """
+    for found in scan_items(source, partials=partials, name=name):
+        if isinstance(found, Item):
+            try:
+                yield found.to_call()
+            except InvalidItemError as exc:
+                # Only an item the model reads differently from the fast path lands here.
+                exc.with_origin(id=found.id, location=found.location)
+                yield Problem(found.id, found.location, str(found.status), exc, found.context)
+        else:
+            yield found
+
+
+def scan_items(
+    source: object, *, partials: bool = False, name: str | None = None
+) -> Iterator[Found]:
+    """`scan` without building pydantic models: what saving and decoding consume.
+
+    Yields `imgcall.items.Item` records (see `imgcall.items` for why) and problems.
     """
     label, records = read_records(source, name)
     scanner = Scanner(partials=partials)

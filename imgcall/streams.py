@@ -18,7 +18,7 @@ from . import envelopes as env
 from .envelopes import ITEM, SERVER_TOOL, Found
 from .errors import ImageGenerationFailedError, ImageNotReadyError, ImgcallError, Problem
 from .framing import to_json_value
-from .models import ImageGenerationCall, ImageGenerationStatus, Location
+from .items import ImageGenerationStatus, Item, Location
 
 __all__ = ["Scanner"]
 
@@ -37,7 +37,7 @@ class _Pending:
     context: dict[str, Any]
     status: str = "in_progress"
     partials: set[int] = field(default_factory=set)
-    call: ImageGenerationCall | None = None
+    call: Item | None = None
     """A final item that came without a result (failed, or empty), kept in case no
     complete one follows."""
 
@@ -202,7 +202,7 @@ class Scanner:
         item_id = found.id
         if item_id is not None and item_id in self._done:
             return
-        if isinstance(found, ImageGenerationCall) and not found.result and item_id is not None:
+        if isinstance(found, Item) and not found.result and item_id is not None:
             pending = self._note(item_id, found.location or Location(""), found.context, None)
             if pending is not None:
                 pending.status = str(found.status)

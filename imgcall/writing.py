@@ -108,7 +108,7 @@ def converted(image: DecodedImage, convert: str | None) -> tuple[bytes, str]:
             id=image.id,
             location=image.location,
         )
-    # Imported on use: decoding loads pydantic, and Pillow is only needed to convert.
+    # Imported on use: Pillow (in decoding) is only needed to convert.
     from .decoding import encode_image
 
     picture = image.to_pil()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
 from imgcall import EmptyResultError, ImageTooLargeError, InvalidBase64Error, UnsupportedResultError
 from imgcall.base64text import decode_base64
+from imgcall.jsonparse import LazyText
 
 
 def b64(data: bytes) -> str:
@@ -66,3 +68,54 @@ def test_url_is_refused_and_empty_text_is_empty() -> None:
 def test_max_bytes_is_checked_from_the_length_before_decoding() -> None:
     with pytest.raises(ImageTooLargeError, match="would decode to about"):
         decode_base64("A" * 4000, max_bytes=100)
+
+
+def lazy(text: str, *, literal: str | None = None) -> LazyText:
+    """A long JSON string still in its buffer, as the JSON parser leaves it.
+
+    ``literal`` is the string as written in the JSON text (escapes and all), when it is
+    not simply ``text`` encoded by ``json.dumps``.
+    """
+    body = json.dumps(text)[1:-1] if literal is None else literal
+    return LazyText(memoryview(body.encode("ascii")))
+
+
+def test_text_still_in_the_buffer_decodes_the_same() -> None:
+    data = bytes(range(256)) * 200
+    assert decode_base64(lazy(b64(data))) == (data, None)
+
+
+def test_escaped_slashes_in_the_buffer_are_read_by_json_rules() -> None:
+    text = b64(bytes(range(256)) * 200)
+    assert "/" in text
+    value = lazy(text, literal=text.replace("/", "\\/"))  # as PHP writes JSON
+    assert decode_base64(value) == (bytes(range(256)) * 200, None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Line breaks every 76 characters, missing padding, the URL-safe alphabet:
+        # the careful path reads each as the plain text would be.
+        "\n".join(b64(bytes(range(256)) * 200)[i : i + 76] for i in range(0, 68268, 76)),
+        b64(bytes(range(255)) * 201).rstrip("="),
+        base64.urlsafe_b64encode(bytes(range(256)) * 200).decode(),
+    ],
+    ids=["line-breaks", "no-padding", "url-safe"],
+)
+def test_text_in_the_buffer_with_variants_takes_the_careful_path(text: str) -> None:
+    value = lazy(text)
+    assert decode_base64(value) == decode_base64(value.text())
+
+
+def test_a_bad_character_in_the_buffer_is_named_at_its_offset() -> None:
+    text = b64(bytes(range(256)) * 200)
+    value = lazy(text[:30_000] + "!" + text[30_001:])
+    with pytest.raises(InvalidBase64Error) as info:
+        decode_base64(value)
+    assert info.value.offset == 30_000
+
+
+def test_text_in_the_buffer_is_size_checked_before_decoding() -> None:
+    with pytest.raises(ImageTooLargeError, match="about"):
+        decode_base64(lazy(b64(bytes(100_000))), max_bytes=10_000)

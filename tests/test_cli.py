@@ -107,6 +107,29 @@ def test_help_does_not_import_pydantic_or_pillow() -> None:
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.parametrize("command", [["extract", "-o", "{out}", "-q"], ["ls"]])
+def test_a_well_formed_input_is_handled_without_pydantic(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # pydantic's import and the model's build cost more at start-up than the whole job on
+    # a 40 MB response (bench/README.md); only an item that is not well formed needs it.
+    argv = [arg.replace("{out}", str(tmp_path / "out")) for arg in command]
+    argv.insert(1, RESPONSE)
+    code = (
+        f"import sys; from imgcall.cli import main; sys.argv=['imgcall', *{argv!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print(sorted(m for m in ('pydantic', 'pydantic_core') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env()
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    if command[0] == "extract":
+        saved = {path.name for path in (tmp_path / "out").iterdir()}
+        assert saved == {"ig_68a1.png", "ig_68a2.jpg", "imgcall-manifest.jsonl"}
+
+
 # --- extract: the main job -----------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from imgcall.errors import (
     Problem,
     UnsupportedResultError,
 )
+from imgcall.items import Item
 from imgcall.models import ImageGenerationCall, Location
 from imgcall.scan import scan
 
@@ -164,7 +165,7 @@ def test_server_tool_prefers_inline_data_over_a_url() -> None:
         "status": "completed",
     }
     call = env.server_tool(value, Location("in"), {"response_id": "r"}, 3)
-    assert isinstance(call, ImageGenerationCall)
+    assert isinstance(call, Item)
     assert (call.id, call.result) == ("r-img3", PNG_1X1)
 
 
@@ -175,19 +176,19 @@ def test_server_tool_without_data_keeps_its_status_or_fails_with_its_error() -> 
         {},
         0,
     )
-    assert isinstance(pending, ImageGenerationCall)
+    assert isinstance(pending, Item)
     assert (pending.status, pending.result) == ("in_progress", None)
     with pytest.raises(imgcall.ImageNotReadyError):
-        imgcall.decode(pending)
+        imgcall.decode(pending.to_call())
     failed = env.server_tool(
         {"type": "openrouter:image_generation", "id": "t2", "status": "error", "error": "quota"},
         Location("in"),
         {},
         0,
     )
-    assert isinstance(failed, ImageGenerationCall) and failed.status == "failed"
+    assert isinstance(failed, Item) and failed.status == "failed"
     with pytest.raises(ImageGenerationFailedError, match="quota"):
-        imgcall.decode(failed)
+        imgcall.decode(failed.to_call())
 
 
 # -- chat completions --------------------------------------------------------------------

@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 import imgcall
-from imgcall import ImageGenerationCall, InvalidInputError, OutputError, parse_call
+from imgcall import ImageGenerationCall, InvalidInputError, OutputError
+from imgcall.items import read_item
 from imgcall.pipeline import Input
 from imgcall.records import MANIFEST_NAME
 from imgcall.saving import list_images
@@ -513,11 +514,11 @@ def test_partials_are_named_after_their_index(
     ) -> Iterator[Any]:
         assert partials
         for k in range(2):
-            call = parse_call(item("ig_stream", png((k, 9, 9)), "in_progress"))
-            yield call.with_origin(partial_index=k)
-        yield parse_call(item("ig_stream", png((99, 9, 9))))
+            found = read_item(item("ig_stream", png((k, 9, 9)), "in_progress"))
+            yield found.with_origin(partial_index=k)
+        yield read_item(item("ig_stream", png((99, 9, 9))))
 
-    monkeypatch.setattr(imgcall.scan, "scan", fake_scan)
+    monkeypatch.setattr(imgcall.scan, "scan_items", fake_scan)
     report = imgcall.save_images("stream.txt", tmp_path / "out", partials=True)
     assert [p.name for p in report.paths] == [
         "ig_stream.partial0.png",
