@@ -31,6 +31,8 @@ NOT_ONE_DOCUMENT: Any = object()
 
 RELEASE_EVERY = 8 * 1024 * 1024
 """Pages behind the JSON Lines reader are released every this many bytes."""
+RELEASE_LOOKBACK = 64 * 1024 * 1024
+"""Each release also sweeps this much before it again (pages workers read back in)."""
 
 _NON_SPACE = re.compile(rb"\S")
 
@@ -118,8 +120,11 @@ def mapped_lines(mapped: mmap.mmap, done: int) -> Iterator[tuple[int, Any]]:
             yield lineno, value
         if pos - released >= RELEASE_EVERY and hasattr(mapped, "madvise"):
             # Dropping pages of a read-only file map is always safe: touching them
-            # again reads them back from the page cache.
+            # again reads them back from the page cache. Worker threads decode images
+            # in place a few lines behind the reader and fault some pages back in, so
+            # each release sweeps the stretch before it again.
             upto = pos // page * page
-            mapped.madvise(mmap.MADV_DONTNEED, released, upto - released)
+            since = max(0, released - RELEASE_LOOKBACK)
+            mapped.madvise(mmap.MADV_DONTNEED, since, upto - since)
             released = upto
         pos = end + 1

@@ -232,14 +232,20 @@ _CHILD = textwrap.dedent(
             pass
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    import imgcall, imgcall.extract, imgcall.scan  # everything loaded before the baseline
+    import imgcall, imgcall.extract, imgcall.saving, imgcall.scan  # before the baseline
 
     path = sys.argv[1]
     baseline = peak_mib()
-    calls = sum(1 for _ in imgcall.iter_calls(path))
-    images = sum(1 for _ in imgcall.iter_images(path, check="fast"))
-    print(json.dumps({"calls": calls, "images": images, "baseline_mib": baseline,
-                      "peak_mib": peak_mib()}))
+    if len(sys.argv) > 2:
+        # Two workers decode images in place behind the reader, which releases pages.
+        report = imgcall.save_images(path, sys.argv[2], workers=2, manifest=False)
+        found = {"saved": len(report.paths)}
+    else:
+        found = {
+            "calls": sum(1 for _ in imgcall.iter_calls(path)),
+            "images": sum(1 for _ in imgcall.iter_images(path, check="fast")),
+        }
+    print(json.dumps({**found, "baseline_mib": baseline, "peak_mib": peak_mib()}))
     """
 )
 
@@ -272,20 +278,36 @@ def test_scanning_a_large_batch_file_keeps_memory_bounded(tmp_path: Path) -> Non
             out.write(json.dumps(record) + "\n")
     size_mib = path.stat().st_size / 2**20
     assert size_mib > 300
-    try:
-        child = subprocess.run(
-            [sys.executable, "-c", _CHILD, str(path)],
+
+    def child(*args: str) -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(path), *args],
             capture_output=True,
             text=True,
             check=True,
             timeout=300,
             env={**os.environ, "PYTHONWARNINGS": "error"},
         )
+        report: dict[str, Any] = json.loads(done.stdout)
+        assert report["peak_mib"] < min(150, size_mib / 2), report
+        return report
+
+    try:
+        scanned = child()
+        saved = child(str(tmp_path / "out"))
     finally:
         path.unlink()
-    report = json.loads(child.stdout)
-    assert (report["calls"], report["images"]) == (lines, lines)
-    assert report["peak_mib"] < 150, report
-    # Records are ~2.5 MB: a few copies of one record, never a share of the file.
-    assert report["peak_mib"] - report["baseline_mib"] < 40, report
-    assert report["peak_mib"] < size_mib / 2
+    assert (scanned["calls"], scanned["images"], saved["saved"]) == (lines, lines, lines)
+    # Records are ~2.5 MB: a few copies of one record, never a share of the file; saving
+    # with two workers holds up to four images in flight, with their text.
+    assert scanned["peak_mib"] - scanned["baseline_mib"] < 40, scanned
+    assert saved["peak_mib"] - saved["baseline_mib"] < 70, saved
+
+
+def test_deeply_nested_json_text_is_read_or_refused_never_a_foreign_error() -> None:
+    def nested(depth: int) -> bytes:
+        return b'{"output": ' + b"[" * depth + b"]" * depth + b"}"
+
+    assert list(imgcall.iter_calls(nested(300))) == []  # deep, but nothing to find
+    with pytest.raises(InvalidInputError, match=r"recursion limit exceeded \(line 1, column"):
+        list(imgcall.iter_calls(nested(5000)))
