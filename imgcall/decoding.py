@@ -24,7 +24,7 @@ from __future__ import annotations
 import io
 import struct
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -108,13 +108,18 @@ def decode_call(
     check: Check = "fast",
     strict_status: bool = False,
     emit_warnings: bool = True,
+    on_bytes: Callable[[bytes], object] | None = None,
 ) -> DecodedImage:
-    """`decode` for an already-parsed call; ``emit_warnings=False`` only records them."""
+    """`decode` for an already-parsed item; ``emit_warnings=False`` only records them.
+
+    ``on_bytes`` is called with the decoded bytes before they are checked, so work on
+    them (hashing on another thread) can overlap the checks.
+    """
     if check not in _CHECKS:
         raise ValueError(f"check must be one of {', '.join(_CHECKS)}; got {check!r}")
     limits = limits or DEFAULT_LIMITS
     try:
-        return _decode(call, limits, check, strict_status, emit_warnings)
+        return _decode(call, limits, check, strict_status, emit_warnings, on_bytes)
     except ImgcallError as exc:
         exc.with_origin(id=call.id, location=call.location)
         raise
@@ -126,6 +131,7 @@ def _decode(
     check: Check,
     strict_status: bool,
     emit_warnings: bool,
+    on_bytes: Callable[[bytes], object] | None,
 ) -> DecodedImage:
     status = call.status
     result = call.result
@@ -154,6 +160,8 @@ def _decode(
         )
     assert result is not None
     data, url_mime = decode_base64(result, max_bytes=limits.max_bytes)
+    if on_bytes is not None:
+        on_bytes(data)
     fmt = sniff(data)
     if fmt is None:
         raise UnsupportedImageError(

@@ -169,12 +169,18 @@ def _sha256(data: bytes) -> str:
 
 
 def _prepare(call: Item, options: Options, hasher: Executor | None = None) -> Ready | ImgcallError:
-    """Decode, check, convert and hash one call (on a worker thread when there are workers).
+    """Decode, check, convert and hash one item (on a worker thread when there are workers).
 
-    With a ``hasher`` the hash is only started here (hashlib releases the GIL), so it runs
-    while the calling thread writes the file.
+    With a ``hasher`` the hash runs on its thread (hashlib releases the GIL) while this
+    one checks the image and writes the file: it starts as soon as the bytes exist.
     """
     from .decoding import decode_call
+
+    early: list[Future[str]] = []
+
+    def start_hash(data: bytes) -> None:
+        if hasher is not None and options.convert is None:
+            early.append(hasher.submit(_sha256, data))
 
     try:
         image = decode_call(
@@ -183,10 +189,15 @@ def _prepare(call: Item, options: Options, hasher: Executor | None = None) -> Re
             check=options.check,
             strict_status=options.strict_status,
             emit_warnings=False,
+            on_bytes=start_hash,
         )
         data, fmt = converted(image, options.convert)
     except ImgcallError as exc:
+        for future in early:
+            future.cancel()
         return exc.with_origin(id=call.id, location=call.location)
+    if early and data is image.data:
+        return Ready(image, data, fmt, early[0])
     return Ready(image, data, fmt, hasher.submit(_sha256, data) if hasher else _sha256(data))
 
 

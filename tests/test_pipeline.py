@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from pathlib import Path
+
+import pytest
 
 from imgcall.pipeline import Input, Options, Ready, as_sources, prepared, scan_units
 from tests.conftest import ITEMS_DIR
@@ -62,3 +65,17 @@ def test_prepared_keeps_input_order_on_several_workers() -> None:
     assert all(
         isinstance(ready, Ready) and ready.sha256 == ready.image.sha256 for _, ready in pairs
     )
+
+
+@pytest.mark.parametrize("convert", [None, "jpeg"])
+def test_the_hash_is_of_the_bytes_written_with_the_hash_thread(convert: str | None) -> None:
+    # With one worker the hash starts on its thread as soon as the bytes are decoded;
+    # when converting, it must be the hash of the converted bytes instead.
+    options = Options(limits=None, check="fast", strict_status=False, convert=convert)
+    units = scan_units([ITEMS_DIR / "response.json"], partials=False)
+    pairs = list(prepared(units, options, workers=1))
+    assert len(pairs) == 2
+    for _, ready in pairs:
+        assert isinstance(ready, Ready)
+        assert ready.sha256 == hashlib.sha256(ready.data).hexdigest()
+        assert (ready.data is ready.image.data) == (convert is None or ready.image.format == "JPEG")
