@@ -267,6 +267,9 @@ class _Run:
                     record = self._save(unit, ready)
                 else:
                     record = problem_record(unit, ready)
+                # Free this image's bytes before the next image is decoded: the allocator
+                # then reuses the memory instead of faulting in fresh pages (bench/README).
+                del ready
                 failure = self._log(record)
                 yield record
                 if failure is not None:
