@@ -5,18 +5,18 @@ base64 strings. A general parser validates and copies every byte of them. `parse
 instead finds each long base64 string literal (a regular-expression probe, then
 ``find`` for the closing quote, which runs at memory speed), parses the small remainder,
 and puts back a `LazyText` for each string, which reads it from the buffer only when an
-item needs it. After `materialized`, the result is exactly what
-``pydantic_core.from_json`` returns for valid JSON; anything the fast path is unsure of
-(a clash with the placeholder text, a parse error) falls back to the plain parser, so
-errors keep their exact positions.
+item needs it. After `materialized`, the result is what ``pydantic_core.from_json``
+returns for valid JSON (bar the one difference below); anything the fast path is unsure
+of (a clash with the placeholder text, a parse error) falls back to parsing the whole
+text, so errors keep their exact positions.
 
 The few kB that remain are parsed with the standard library's ``json``: importing
 pydantic_core costs ~20 ms at every start of the command line, more than parsing a
 response. The two agree on valid documents except lone surrogate escapes
 (``"\\ud800"``), which pydantic_core refuses, and nesting deeper than its limit of 200
-levels, which ``json`` reads.
-Text holding a surrogate escape is handed to pydantic_core, and an error message is
-always pydantic_core's (`JSONError`), so errors read as before.
+levels, which ``json`` reads. Text holding a surrogate escape is handed to pydantic_core,
+so the nesting depth is the one difference; an error message is always pydantic_core's
+(`JSONError`), so errors read as before.
 
 A long string is lifted out only where JSON allows a value to start (after ``:``,
 ``,`` or ``[``), never as an object key, and only if it starts with base64 characters;
