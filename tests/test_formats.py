@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import mmap
+import zlib
 from collections.abc import Callable
+from pathlib import Path
+from typing import cast
 
 import pytest
 
+from imgcall import formats
 from imgcall.formats import HeaderError, declared_format, fast_check, read_header, sniff
 
 
@@ -78,3 +83,38 @@ def test_declared_format(value: object, fmt: str | None) -> None:
 def test_read_header_errors(fmt: str, data: bytes, message: str) -> None:
     with pytest.raises(HeaderError, match=message):
         read_header(data, fmt)
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [("tiny.png", "PNG"), ("tiny.jpg", "JPEG"), ("tiny.webp", "WEBP"), ("tiny.gif", "GIF")],
+)
+def test_a_memory_map_reads_like_bytes(
+    tmp_path: Path, image_bytes: Callable[[str], bytes], name: str, fmt: str
+) -> None:
+    # A saving run checks images decoded into a file through a map (imgcall.staging).
+    data = image_bytes(name)
+    damaged = data[: len(data) // 2]
+    for content in (data, damaged, data + b"\x00" * 70000):
+        path = tmp_path / name
+        path.write_bytes(content)
+        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            as_map = cast(bytes, mapped)
+            assert sniff(as_map) == sniff(content) == fmt
+            assert fast_check(as_map, fmt) == fast_check(content, fmt)
+            if content is data:
+                assert read_header(as_map, fmt) == read_header(content, fmt)
+
+
+def test_gif_trailer_is_found_behind_long_padding() -> None:
+    gif = Path(__file__).resolve().parent.parent / "fixtures" / "images" / "tiny.gif"
+    data = gif.read_bytes()
+    assert fast_check(data + b"\x00" * 200_000, "GIF") is None
+    assert fast_check(data[:-1] + b"\x00" * 200_000, "GIF") is not None
+    assert fast_check(b"\x00" * 70000, "GIF") is not None
+
+
+def test_png_crcs_are_the_standard_crc32() -> None:
+    data = bytes(range(256)) * 4099
+    assert formats.crc32(data) == zlib.crc32(data)
+    assert formats.crc32(memoryview(data)[7:-5]) == zlib.crc32(data[7:-5])
