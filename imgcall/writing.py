@@ -39,6 +39,7 @@ __all__ = [
     "make_folder",
     "remove_stale_temp_files",
     "save_image",
+    "temp_path",
     "try_write",
     "write_file",
 ]
@@ -53,6 +54,7 @@ _TEMP_NAME = re.compile(r"^\.[0-9a-f]+\.(\d+)" + re.escape(TEMP_SUFFIX) + "$")
 # Where the pid of a temporary file's writer cannot be probed (Windows), only files this
 # old are taken for leftovers.
 _STALE_AGE = 24 * 3600
+_COMPARE_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -164,8 +166,14 @@ def make_folder(folder: Path) -> None:
         raise OutputError(f"cannot create the folder {folder}: {describe_os_error(exc)}") from exc
 
 
-def try_write(path: Path, data: bytes, on_conflict: str) -> Written | None:
+def try_write(
+    path: Path, data: bytes, on_conflict: str, *, staged: Path | None = None
+) -> Written | None:
     """Write under the policy; the outcome, or None when ``rename`` must try another name.
+
+    ``staged`` is a temporary file in the same folder that already holds ``data``
+    (`imgcall.staging`): it is linked into place instead of writing ``data`` again, and
+    left for its owner to remove.
 
     Raises `OutputExistsError` (policy ``"error"``, different bytes there) or
     `OutputError` (the file cannot be written).
@@ -174,9 +182,9 @@ def try_write(path: Path, data: bytes, on_conflict: str) -> Written | None:
         if _same_content(path, data):
             return "exists"
         existed = os.path.lexists(path)
-        _write_atomic(path, data, replace=True)
+        _write_atomic(path, data, replace=True, staged=staged)
         return "overwritten" if existed else "saved"
-    if _write_atomic(path, data, replace=False):
+    if _write_atomic(path, data, replace=False, staged=staged):
         return "saved"
     if _same_content(path, data):
         return "exists"
@@ -190,32 +198,28 @@ def try_write(path: Path, data: bytes, on_conflict: str) -> Written | None:
     return None
 
 
-def _write_atomic(path: Path, data: bytes, *, replace: bool) -> bool:
+def temp_path(folder: Path) -> Path:
+    """A fresh temporary file name in ``folder``, carrying this process's pid."""
+    return folder / f".{secrets.token_hex(6)}.{os.getpid()}{TEMP_SUFFIX}"
+
+
+def _write_atomic(path: Path, data: bytes, *, replace: bool, staged: Path | None) -> bool:
     """Write via a temporary file; return False (writing nothing) if ``path`` exists."""
     if not replace and os.path.lexists(path):
         return False
-    tmp = path.with_name(f".{secrets.token_hex(6)}.{os.getpid()}{TEMP_SUFFIX}")
+    if staged is not None:
+        try:
+            return _move_into_place(staged, path, replace=replace)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {describe_os_error(exc)}") from exc
+    tmp = temp_path(path.parent)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         try:
             _write_fd(fd, data)
         finally:
             os.close(fd)
-        if replace:
-            os.replace(tmp, path)
-            return True
-        try:
-            # link() never replaces an existing file, unlike rename(): no clobbering race.
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
-                raise
-            if os.path.lexists(path):  # a filesystem without hard links
-                return False
-            os.replace(tmp, path)
-        return True
+        return _move_into_place(tmp, path, replace=replace)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {describe_os_error(exc)}") from exc
     finally:
@@ -227,6 +231,25 @@ def _write_atomic(path: Path, data: bytes, *, replace: bool) -> bool:
             pass
 
 
+def _move_into_place(tmp: Path, path: Path, *, replace: bool) -> bool:
+    """Give the complete file ``tmp`` the name ``path``; False if that name is taken."""
+    if replace:
+        os.replace(tmp, path)
+        return True
+    try:
+        # link() never replaces an existing file, unlike rename(): no clobbering race.
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+            raise
+        if os.path.lexists(path):  # a filesystem without hard links
+            return False
+        os.replace(tmp, path)
+    return True
+
+
 def _write_fd(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -235,11 +258,17 @@ def _write_fd(fd: int, data: bytes) -> None:
 
 
 def _same_content(path: Path, data: bytes) -> bool:
+    # Compared a slice at a time: a re-run over large files reads none of them whole.
     try:
-        if path.stat().st_size != len(data):
-            return False
-        with open(path, "rb") as fh:
-            return fh.read() == data
+        with open(path, "rb") as fh, memoryview(data) as expected:
+            if os.fstat(fh.fileno()).st_size != len(expected):
+                return False
+            pos = 0
+            while chunk := fh.read(_COMPARE_CHUNK):
+                if expected[pos : pos + len(chunk)] != chunk:
+                    return False
+                pos += len(chunk)
+            return pos == len(expected)
     except OSError:
         return False
 

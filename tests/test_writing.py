@@ -52,6 +52,21 @@ def test_write_file_policies(
     assert (second.path, second.outcome) == (tmp_path / name, again)
 
 
+@pytest.mark.parametrize("where", [0, 1_500_000, -1], ids=["first", "middle", "last"])
+def test_large_files_differing_in_one_byte_are_not_the_same(tmp_path: Path, where: int) -> None:
+    # Existing files are compared a slice at a time; a difference in any slice counts.
+    data = noise_png(800)
+    assert len(data) > 1_800_000
+    other = bytearray(data)
+    other[where] ^= 0x01
+    (tmp_path / "ig.png").write_bytes(bytes(other))
+    assert write_file(tmp_path, "ig", "png", data, on_conflict="skip").outcome == "skipped"
+    (tmp_path / "ig.png").write_bytes(data)
+    assert write_file(tmp_path, "ig", "png", data, on_conflict="skip").outcome == "exists"
+    (tmp_path / "ig.png").write_bytes(data + b"\x00")
+    assert write_file(tmp_path, "ig", "png", data, on_conflict="skip").outcome == "skipped"
+
+
 def test_write_file_refuses_to_clobber_by_default(tmp_path: Path) -> None:
     (tmp_path / "ig.png").write_bytes(b"other")
     with pytest.raises(imgcall.OutputExistsError, match="on_conflict"):
