@@ -18,6 +18,7 @@ from __future__ import annotations
 import mmap
 import os
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -64,34 +65,47 @@ def one_line_document(file: Any, min_size: int) -> Any:
     JSON, SSE, a pipe, a small file, a parse error, which the line reader then reports
     with its line and column) gives `NOT_ONE_DOCUMENT`; the file position is untouched.
     """
-    probe = open_map(file, min_size)
-    if probe is None:
+    mapped = open_map(file, min_size)
+    if mapped is None:
         return NOT_ONE_DOCUMENT
-    with probe:
-        # Only the pages up to the first newline are touched: a JSON Lines file is
-        # recognised without reading it.
-        start = _NON_SPACE.search(probe)
-        newline = probe.find(b"\n")
-        if (
-            start is None
-            or probe[start.start() : start.start() + 1] not in (b"{", b"[")
-            or (newline >= 0 and _NON_SPACE.search(probe, newline) is not None)
-        ):
-            return NOT_ONE_DOCUMENT
+    start = _NON_SPACE.search(mapped)  # touches the first page only
+    if start is None or mapped[start.start() : start.start() + 1] not in (b"{", b"["):
+        mapped.close()
+        return NOT_ONE_DOCUMENT
+    # Only the pages up to the first newline are read: a JSON Lines file is recognised
+    # without reading (or mapping in) the rest of it.
+    newline = _find_newline(mapped)
+    if newline >= 0 and _NON_SPACE.search(mapped, newline) is not None:
+        mapped.close()
+        return NOT_ONE_DOCUMENT
     try:
-        mapped = _map_populated(file.fileno())
         return parse_json(mapped)
-    except (OSError, ValueError):
+    except ValueError:
         return NOT_ONE_DOCUMENT
 
 
-def _map_populated(fileno: int) -> mmap.mmap:
-    """A read-only map with every page mapped up front (far cheaper than one fault per
-    page); a plain read-only map where MAP_POPULATE does not exist (not Linux)."""
-    populate = getattr(mmap, "MAP_POPULATE", None)
-    if populate is None:
-        return mmap.mmap(fileno, 0, access=mmap.ACCESS_READ)
-    return mmap.mmap(fileno, 0, flags=mmap.MAP_SHARED | populate, prot=mmap.PROT_READ)
+# madvise(MADV_POPULATE_READ) (Linux 5.14+; Python names it from 3.13) maps a range of
+# pages in one call, several times cheaper than faulting them in one by one.
+_POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22 if sys.platform == "linux" else None)
+_POPULATE_WINDOW = 8 * 1024 * 1024
+
+
+def _find_newline(mapped: mmap.mmap) -> int:
+    """Offset of the first newline, or -1; pages are populated a window at a time."""
+    populate = _POPULATE_READ if hasattr(mapped, "madvise") else None
+    pos, size = 0, len(mapped)
+    while pos < size:
+        end = min(pos + _POPULATE_WINDOW, size)
+        if populate is not None:
+            try:
+                mapped.madvise(populate, pos, end - pos)
+            except OSError:  # an older kernel: fault the pages in as they are read
+                populate = None
+        found = mapped.find(b"\n", pos, end)
+        if found >= 0:
+            return found
+        pos = end
+    return -1
 
 
 def mapped_lines(mapped: mmap.mmap, done: int) -> Iterator[tuple[int, Any]]:

@@ -88,3 +88,19 @@ def test_pages_behind_the_reader_are_released_without_changing_values(
         raw = [value for _, value in mapped_lines(found, 0)]  # every page released by now
     # Lazy strings read after their pages were released come back from the page cache.
     assert [materialized(value) for value in raw] == records
+
+
+@pytest.mark.parametrize("advice", [mapped._POPULATE_READ, 9999, None])
+def test_documents_and_json_lines_are_told_apart_with_or_without_populating(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, advice: int | None
+) -> None:
+    # 9999 is refused by every kernel, like MADV_POPULATE_READ by kernels before 5.14.
+    monkeypatch.setattr(mapped, "_POPULATE_READ", advice)
+    monkeypatch.setattr(mapped, "_POPULATE_WINDOW", 64 * 1024)  # several windows
+    doc = {"id": "resp", "output": [{"result": BIG}, {"result": BIG[::-1]}]}
+    one = write(tmp_path / "doc.json", json.dumps(doc) + "\n")
+    lines = write(tmp_path / "batch.jsonl", json.dumps(doc) + "\n" + json.dumps(doc) + "\n")
+    with open(one, "rb") as fh:
+        assert materialized(one_line_document(fh, 1)) == doc
+    with open(lines, "rb") as fh:
+        assert one_line_document(fh, 1) is NOT_ONE_DOCUMENT
