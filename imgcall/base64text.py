@@ -19,7 +19,7 @@ import pybase64
 from .errors import EmptyResultError, ImageTooLargeError, InvalidBase64Error, UnsupportedResultError
 from .jsonparse import LazyText
 
-__all__ = ["check_size", "decode_base64"]
+__all__ = ["check_size", "decode_base64", "refuse_oversize"]
 
 _DATA_URL = re.compile(r"data:([^,;]*)((?:;[^,;]*)*),", re.I)
 _B64_ALPHABET = re.compile(r"[^A-Za-z0-9+/=\-_]")
@@ -40,7 +40,7 @@ def decode_base64(text: str, *, max_bytes: int | None = None) -> tuple[bytes, st
     from there, without first copying it into a string.
     """
     if isinstance(text, LazyText):
-        _refuse_oversize(text.size, max_bytes)
+        refuse_oversize(text.size, max_bytes)
         try:
             return pybase64.b64decode(text.raw, validate=True), None
         except (binascii.Error, ValueError):
@@ -73,7 +73,7 @@ def decode_base64(text: str, *, max_bytes: int | None = None) -> tuple[bytes, st
             return data, mime
     if not payload.strip():
         raise EmptyResultError("the result holds no base64 data")
-    _refuse_oversize(len(payload), max_bytes)
+    refuse_oversize(len(payload), max_bytes)
     try:
         # Fast path: well-formed base64 decodes at tens of GB/s with validation.
         return pybase64.b64decode(payload, validate=True), mime
@@ -82,9 +82,10 @@ def decode_base64(text: str, *, max_bytes: int | None = None) -> tuple[bytes, st
     return _decode_lenient(payload, start), mime
 
 
-def _refuse_oversize(chars: int, max_bytes: int | None) -> None:
-    # Refuse an oversize string before expanding it; the margin covers whitespace and
-    # padding, and the exact size is checked again after decoding.
+def refuse_oversize(chars: int, max_bytes: int | None) -> None:
+    """Raise `ImageTooLargeError` if ``chars`` of base64 would clearly decode to more
+    than ``max_bytes``: checked before decoding anything."""
+    # The margin covers whitespace and padding; the exact size is checked after decoding.
     estimate = chars * 3 // 4
     if max_bytes is not None and estimate > max_bytes + max_bytes // 16 + 3:
         check_size(estimate, max_bytes, estimate=True)

@@ -73,6 +73,13 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
+Decoder = Callable[[str, int | None], tuple[bytes, str | None]]
+"""Turns a result's text into ``(bytes, declared MIME)`` under a ``max_bytes`` limit."""
+
+
+def _in_memory(text: str, max_bytes: int | None) -> tuple[bytes, str | None]:
+    return decode_base64(text, max_bytes=max_bytes)
+
 
 def decode(
     call: object,
@@ -109,17 +116,21 @@ def decode_call(
     strict_status: bool = False,
     emit_warnings: bool = True,
     on_bytes: Callable[[bytes], object] | None = None,
+    decoder: Decoder | None = None,
 ) -> DecodedImage:
     """`decode` for an already-parsed item; ``emit_warnings=False`` only records them.
 
     ``on_bytes`` is called with the decoded bytes before they are checked, so work on
-    them (hashing on another thread) can overlap the checks.
+    them (hashing on another thread) can overlap the checks. ``decoder`` replaces
+    `decode_base64` (a saving run decodes into the output folder, `imgcall.staging`).
     """
     if check not in _CHECKS:
         raise ValueError(f"check must be one of {', '.join(_CHECKS)}; got {check!r}")
     limits = limits or DEFAULT_LIMITS
     try:
-        return _decode(call, limits, check, strict_status, emit_warnings, on_bytes)
+        return _decode(
+            call, limits, check, strict_status, emit_warnings, on_bytes, decoder or _in_memory
+        )
     except ImgcallError as exc:
         exc.with_origin(id=call.id, location=call.location)
         raise
@@ -132,6 +143,7 @@ def _decode(
     strict_status: bool,
     emit_warnings: bool,
     on_bytes: Callable[[bytes], object] | None,
+    decoder: Decoder,
 ) -> DecodedImage:
     status = call.status
     result = call.result
@@ -159,7 +171,7 @@ def _decode(
             "(the API often leaves the final item at 'generating')"
         )
     assert result is not None
-    data, url_mime = decode_base64(result, max_bytes=limits.max_bytes)
+    data, url_mime = decoder(result, limits.max_bytes)
     if on_bytes is not None:
         on_bytes(data)
     fmt = sniff(data)

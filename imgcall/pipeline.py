@@ -19,7 +19,7 @@ import hashlib
 import os
 from collections import deque
 from collections.abc import Generator, Iterator, Mapping
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .decoding import Check, Limits
     from .image import DecodedImage
     from .items import Item
+    from .staging import StagedFile, Stager
 
 __all__ = ["Input", "Options", "Prepared", "Ready", "Unit", "as_sources", "prepared", "scan_units"]
 
@@ -50,12 +51,17 @@ class Input:
 
 @dataclass(frozen=True)
 class Options:
-    """How each item is decoded and converted (the `decode` options and ``convert``)."""
+    """How each item is decoded and converted (the `decode` options and ``convert``).
+
+    ``stage_in`` is the output folder of a saving run: images that are saved as they
+    are get decoded straight into temporary files there (`imgcall.staging`).
+    """
 
     limits: Limits | None
     check: Check
     strict_status: bool
     convert: str | None
+    stage_in: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -74,18 +80,28 @@ class Ready:
 
     ``digest`` is the SHA-256, or a future of it while it is computed on another thread:
     the hash is needed only after the file is written (manifest, name clashes) unless the
-    name template uses ``{sha8}``, so hashing overlaps the write.
+    name template uses ``{sha8}``, so hashing overlaps the write. ``staged`` is the
+    temporary file holding `data` when it was decoded into the output folder; the
+    consumer calls `release` once the image is written.
     """
 
     image: DecodedImage
     data: bytes
     format: str
     digest: Future[str] | str
+    staged: StagedFile | None = None
 
     @property
     def sha256(self) -> str:
         """Hex SHA-256 of `data` (waits for it if it is still being computed)."""
         return self.digest if isinstance(self.digest, str) else self.digest.result()
+
+    def release(self) -> None:
+        """Unmap and remove the staged file, if any (after its hash is done with it)."""
+        if self.staged is not None:
+            if isinstance(self.digest, Future):
+                wait([self.digest])
+            self.staged.release()
 
 
 Prepared = Union[Ready, Problem, ImgcallError]
@@ -177,6 +193,7 @@ def _prepare(call: Item, options: Options, hasher: Executor | None = None) -> Re
     from .decoding import decode_call
 
     early: list[Future[str]] = []
+    stager = _stager(options)
 
     def start_hash(data: bytes) -> None:
         if hasher is not None and options.convert is None:
@@ -190,15 +207,37 @@ def _prepare(call: Item, options: Options, hasher: Executor | None = None) -> Re
             strict_status=options.strict_status,
             emit_warnings=False,
             on_bytes=start_hash,
+            decoder=stager.decode if stager is not None else None,
         )
         data, fmt = converted(image, options.convert)
     except ImgcallError as exc:
-        for future in early:
-            future.cancel()
+        _discard(early, stager)
         return exc.with_origin(id=call.id, location=call.location)
+    except BaseException:
+        _discard(early, stager)
+        raise
+    staged = stager.staged if stager is not None else None
     if early and data is image.data:
-        return Ready(image, data, fmt, early[0])
-    return Ready(image, data, fmt, hasher.submit(_sha256, data) if hasher else _sha256(data))
+        return Ready(image, data, fmt, early[0], staged)
+    digest = hasher.submit(_sha256, data) if hasher else _sha256(data)
+    return Ready(image, data, fmt, digest, staged)
+
+
+def _discard(early: list[Future[str]], stager: Stager | None) -> None:
+    for future in early:
+        future.cancel()
+    if stager is not None:
+        wait(early)  # a hash already running still reads the staged file
+        stager.release()
+
+
+def _stager(options: Options) -> Stager | None:
+    """A stager for a saving run's image kept as it is and not decoded by Pillow."""
+    if options.stage_in is None or options.convert is not None or options.check == "full":
+        return None
+    from .staging import Stager
+
+    return Stager(options.stage_in)
 
 
 def prepared(
@@ -208,14 +247,23 @@ def prepared(
     from .items import Item
 
     if workers == 1:
-        # One helper thread hashes each image while this thread writes it.
+        # One helper thread hashes each image while this thread decodes the next one:
+        # each unit is handed out once the next is prepared (the last at the end), so
+        # an image's hash overlaps the next image's decoding and writing.
         with ThreadPoolExecutor(1, thread_name_prefix="imgcall-hash") as hasher:
-            for unit in units:
-                found = unit.found
-                if isinstance(found, Item):
-                    yield unit, _prepare(found, options, hasher)
-                else:
-                    yield unit, found
+            ahead: tuple[Unit, Prepared] | None = None  # prepared, not yet handed out
+            try:
+                for unit in units:
+                    found = unit.found
+                    handed, ahead = ahead, (unit, _prepare_unit(found, options, hasher))
+                    if handed is not None:
+                        yield handed
+                if ahead is not None:
+                    handed, ahead = ahead, None
+                    yield handed
+            finally:
+                if ahead is not None and isinstance(ahead[1], Ready):
+                    ahead[1].release()  # the run stopped before it was handed out
         return
     # At most 2 x workers images in flight: enough to keep every worker busy while the
     # calling thread writes, never the whole input in memory.
@@ -234,8 +282,24 @@ def prepared(
                 yield _settle(window.popleft())
         finally:
             for _, pending in window:
-                if isinstance(pending, Future):
-                    pending.cancel()
+                if isinstance(pending, Future) and not pending.cancel():
+                    # Started or done: its staged file, if any, is released when it ends.
+                    pending.add_done_callback(_release_result)
+
+
+def _release_result(future: Future[Ready | ImgcallError]) -> None:
+    if not future.cancelled() and future.exception() is None:
+        result = future.result()
+        if isinstance(result, Ready):
+            result.release()
+
+
+def _prepare_unit(
+    found: Item | Problem | ImgcallError, options: Options, hasher: Executor
+) -> Prepared:
+    from .items import Item
+
+    return _prepare(found, options, hasher) if isinstance(found, Item) else found
 
 
 def _settle(

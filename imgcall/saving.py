@@ -203,8 +203,8 @@ def iter_save(
     check_template(name)
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
-    options = Options(limits, check, strict_status, convert)
     run = _Run(Path(out_dir), name, on_conflict, manifest)
+    options = Options(limits, check, strict_status, convert, stage_in=run.folder)
     units = scan_units(list(sources), partials)
     return run.records(prepared(units, options, workers))
 
@@ -264,7 +264,10 @@ class _Run:
         try:
             for unit, ready in prepared:
                 if isinstance(ready, Ready):
-                    record = self._save(unit, ready)
+                    try:
+                        record = self._save(unit, ready)
+                    finally:
+                        ready.release()
                 else:
                     record = problem_record(unit, ready)
                 # Free this image's bytes before the next image is decoded: the allocator
@@ -331,7 +334,8 @@ class _Run:
                     return path_inside(self.folder, file_name), "exists"
                 continue  # another item of this run holds the name: never write over it
             path = path_inside(self.folder, file_name)
-            outcome = try_write(path, ready.data, self.on_conflict)
+            staged = ready.staged.path if ready.staged is not None else None
+            outcome = try_write(path, ready.data, self.on_conflict, staged=staged)
             if outcome is None:
                 continue
             if outcome != "skipped":

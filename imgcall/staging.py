@@ -1,0 +1,147 @@
+"""Decoding straight into the output folder: an image's base64 to a temporary file.
+
+Saving through memory costs a fresh buffer for every image (3 MB for a 1024x1024 PNG),
+and on the virtual machines this project runs on, fresh memory is what a save costs
+most: a run that decoded whole images spent more time faulting in new pages than
+decoding (bench/README.md, change 15). A `Stager` instead decodes a `LazyText` result
+(base64 still in the input buffer, see `imgcall.jsonparse`) a slice at a time into a
+temporary file in the output folder, reusing one small buffer, and maps the file for
+reading: the format checks and the hash read the page cache, and `imgcall.writing`
+links the finished file to its final name, so the bytes are never written twice.
+
+Anything that is not plain base64 (escapes, whitespace, padding inside, the URL-safe
+alphabet, a bad character) or a folder that cannot be written takes the in-memory way,
+`decode_base64`, which also words every error exactly as without staging. Temporary
+files carry the pid, like every imgcall temporary file, so a killed run's leftovers
+are cleared by the next run (`imgcall.writing.remove_stale_temp_files`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+from pathlib import Path
+from typing import cast
+
+import pybase64
+
+from .base64text import decode_base64, refuse_oversize
+from .jsonparse import LazyText
+from .writing import temp_path
+
+__all__ = ["CAN_STAGE", "StagedFile", "Stager"]
+
+# Hard links and renames of a mapped file are POSIX behaviour; elsewhere, decode in memory.
+CAN_STAGE = os.name == "posix"
+# Base64 characters per slice (a multiple of 4): 96 KiB decoded, under glibc's threshold
+# for giving freed memory back at once, so one buffer is reused from slice to slice. With
+# 1 MiB slices every image still took ~350 fresh pages; with these, none.
+CHUNK = 128 * 1024
+_PAD = ord("=")
+
+
+class StagedFile:
+    """An image's bytes in a temporary file of the output folder, mapped read-only.
+
+    ``data`` is the map (a bytes-like object) and stays valid until `release`, which
+    unmaps it and removes the temporary name (the final name, if it was linked, stays).
+    """
+
+    __slots__ = ("data", "path")
+
+    def __init__(self, path: Path, data: mmap.mmap) -> None:
+        self.path = path
+        self.data = data
+
+    def release(self) -> None:
+        """Unmap the bytes and remove the temporary file; safe to call twice."""
+        self.data.close()
+        # Gone already if os.replace moved it into place, or it was released before.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+
+class Stager:
+    """Decodes one item's result into a temporary file in ``folder`` (see the module).
+
+    Use `decode` as `decode_call`'s decoder; `staged` is then the file, or ``None`` if
+    the result was decoded in memory. The caller owns the file: it must `release` it.
+    """
+
+    __slots__ = ("folder", "staged")
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.staged: StagedFile | None = None
+
+    def decode(self, text: str, max_bytes: int | None) -> tuple[bytes, str | None]:
+        """``(data, declared MIME)`` as `decode_base64` gives, staged where possible."""
+        # Only bare base64 is lifted into a LazyText (a data: URL never is).
+        if CAN_STAGE and isinstance(text, LazyText):
+            refuse_oversize(text.size, max_bytes)
+            staged = _stage(self.folder, text.raw)
+            if staged is not None:
+                self.staged = staged
+                # A memory map reads like bytes for every check and for hashlib; it
+                # never leaves the run (the caller releases it after writing).
+                return cast(bytes, staged.data), None
+        return decode_base64(text, max_bytes=max_bytes)
+
+    def release(self) -> None:
+        """Release the staged file, if any."""
+        if self.staged is not None:
+            self.staged.release()
+            self.staged = None
+
+
+def _stage(folder: Path, raw: memoryview) -> StagedFile | None:
+    """Decode plain base64 into a new temporary file; ``None`` if that is not possible."""
+    path = temp_path(folder)
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL
+    try:
+        try:
+            fd = os.open(path, flags, 0o666)
+        except FileNotFoundError:
+            # The run's first image: make the folder it is about to be saved in.
+            folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, flags, 0o666)
+    except OSError:
+        return None  # the write, in memory, will report why the folder is unusable
+    data: mmap.mmap | None = None
+    try:
+        if _decode_into(fd, raw):
+            populate = getattr(mmap, "MAP_POPULATE", 0)
+            data = mmap.mmap(fd, 0, flags=mmap.MAP_SHARED | populate, prot=mmap.PROT_READ)
+    except OSError:
+        data = None  # a full disk, say: decoded in memory, the write then says why
+    finally:
+        os.close(fd)
+    if data is None:
+        with contextlib.suppress(OSError):  # a leftover is cleared by the next run
+            os.unlink(path)
+        return None
+    return StagedFile(path, data)
+
+
+def _decode_into(fd: int, raw: memoryview) -> bool:
+    """Decode ``raw`` slice by slice into ``fd``; False if it is not plain base64."""
+    total = len(raw)
+    if total == 0 or total % 4:
+        return False  # missing padding: the careful path
+    for start in range(0, total, CHUNK):
+        end = min(start + CHUNK, total)
+        if end < total and raw[end - 1] == _PAD:
+            return False  # padding before the end: the careful path says where
+        try:
+            piece = pybase64.b64decode(raw[start:end], validate=True)
+        except ValueError:  # binascii.Error
+            return False
+        _write_all(fd, piece)
+    return True
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
