@@ -117,11 +117,10 @@ def _stage(folder: Path, raw: memoryview) -> StagedFile | None:
         data = None  # a full disk, say: decoded in memory, the write then says why
     finally:
         os.close(fd)
-    if data is None:
-        with contextlib.suppress(OSError):  # a leftover is cleared by the next run
-            os.unlink(path)
-        return None
-    return StagedFile(path, data)
+        if data is None:  # also when interrupted
+            with contextlib.suppress(OSError):  # a leftover is cleared by the next run
+                os.unlink(path)
+    return StagedFile(path, data) if data is not None else None
 
 
 def _decode_into(fd: int, raw: memoryview) -> bool:

@@ -209,6 +209,23 @@ def test_an_output_folder_that_is_a_file_still_fails_each_item_clearly(
     assert blocker.read_text() == "not a folder"
 
 
+def test_an_interrupted_staging_leaves_no_file_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write_all = staging._write_all
+    monkeypatch.setattr(staging, "CHUNK", 4096)
+
+    def interrupted(fd: int, data: bytes) -> None:
+        real_write_all(fd, data)  # part of the image is already in the file
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(staging, "_write_all", interrupted)
+    doc = write_document(tmp_path / "resp.json", [item(f"ig_{i}", d) for i, d in enumerate(IMAGES)])
+    with pytest.raises(KeyboardInterrupt):
+        imgcall.save_images(doc, tmp_path / "out", manifest=False)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_stopping_a_run_early_leaves_no_temporary_file(
     tmp_path: Path, stage_calls: list[bool], workers: int
