@@ -57,8 +57,9 @@ class StagedFile:
     def release(self) -> None:
         """Unmap the bytes and remove the temporary file; safe to call twice."""
         self.data.close()
-        # Gone already if os.replace moved it into place, or it was released before.
-        with contextlib.suppress(FileNotFoundError):
+        # Gone already if os.replace moved it into place or it was released before; if it
+        # cannot be removed, the next run into the folder clears it (it carries our pid).
+        with contextlib.suppress(OSError):
             os.unlink(self.path)
 
 
