@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
 from .errors import ImgcallError, InvalidInputError, Problem
+from .items import Item
 from .writing import converted, describe_os_error
 
 if TYPE_CHECKING:
     from .decoding import Check, Limits
     from .image import DecodedImage
-    from .items import Item
     from .staging import StagedFile, Stager
 
 __all__ = ["Input", "Options", "Prepared", "Ready", "Unit", "as_sources", "prepared", "scan_units"]
@@ -244,8 +244,6 @@ def prepared(
     units: Iterator[Unit], options: Options, workers: int
 ) -> Generator[tuple[Unit, Prepared], None, None]:
     """Pair each unit with its decoded image or error, in order, on ``workers`` threads."""
-    from .items import Item
-
     if workers == 1:
         # One helper thread hashes each image while this thread decodes the next one:
         # each unit is handed out once the next is prepared (the last at the end), so
@@ -297,8 +295,6 @@ def _release_result(future: Future[Ready | ImgcallError]) -> None:
 def _prepare_unit(
     found: Item | Problem | ImgcallError, options: Options, hasher: Executor
 ) -> Prepared:
-    from .items import Item
-
     return _prepare(found, options, hasher) if isinstance(found, Item) else found
 
 
