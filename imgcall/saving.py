@@ -24,6 +24,7 @@ A run reads its inputs through `imgcall.pipeline`, names each image with
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
@@ -255,6 +256,7 @@ class _Run:
         # Lower-cased file name -> sha256 of the bytes this run put (or found) there.
         self.claims: dict[str, str] = {}
         self.folder_ready = False
+        self.folder_existed = self.folder.is_dir()
 
     def records(
         self, prepared: Generator[tuple[Unit, Prepared], None, None]
@@ -281,6 +283,11 @@ class _Run:
             prepared.close()  # stops the worker threads when the caller stops early
             if self.manifest is not None:
                 self.manifest.close()
+            if not self.folder_existed and not self.folder_ready:
+                # Staging makes the folder for a run's first image; if nothing was saved
+                # or logged after all, leave no empty folder behind (rmdir keeps any other).
+                with contextlib.suppress(OSError):
+                    self.folder.rmdir()
 
     def _log(self, record: ItemRecord) -> ItemRecord | None:
         """Write the manifest line; on failure, stop the manifest and report it once."""

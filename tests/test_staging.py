@@ -59,6 +59,12 @@ def lazy(text: str) -> LazyText:
     return LazyText(memoryview(text.encode("ascii")))
 
 
+def corrupt(data: bytes) -> bytes:
+    broken = bytearray(data)
+    broken[5000] ^= 0xFF  # inside the image data: a chunk CRC no longer matches
+    return bytes(broken)
+
+
 # --- whole runs ----------------------------------------------------------------------------
 
 
@@ -150,11 +156,9 @@ def test_two_items_with_one_name_and_different_bytes_both_keep_their_bytes(
 def test_a_corrupt_staged_image_fails_and_leaves_nothing(
     tmp_path: Path, stage_calls: list[bool]
 ) -> None:
-    broken = bytearray(IMAGES[1])
-    broken[5000] ^= 0xFF  # inside the image data: a chunk CRC no longer matches
     doc = write_document(
         tmp_path / "resp.json",
-        [item("good", IMAGES[0]), item("bad", bytes(broken)), item("last", IMAGES[2])],
+        [item("good", IMAGES[0]), item("bad", corrupt(IMAGES[1])), item("last", IMAGES[2])],
     )
 
     report = imgcall.save_images(doc, tmp_path / "out")
@@ -168,6 +172,37 @@ def test_a_corrupt_staged_image_fails_and_leaves_nothing(
         [MANIFEST_NAME, "good.png", "last.png"]
     )
     assert temp_files(tmp_path) == []
+
+
+def test_a_run_that_saves_nothing_leaves_no_new_folder(
+    tmp_path: Path, stage_calls: list[bool]
+) -> None:
+    doc = write_document(
+        tmp_path / "resp.json", [item(f"bad_{i}", corrupt(d)) for i, d in enumerate(IMAGES)]
+    )
+    out = tmp_path / "new" / "out"
+
+    report = imgcall.save_images(doc, out, manifest=False)
+
+    assert stage_calls == [True, True, True]  # the folder was made to stage each image
+    assert [r.outcome for r in report] == ["failed"] * 3
+    assert not out.exists()
+
+
+def test_a_run_that_saves_nothing_keeps_a_folder_it_did_not_make_and_its_manifest(
+    tmp_path: Path, stage_calls: list[bool]
+) -> None:
+    doc = write_document(tmp_path / "resp.json", [item("bad", corrupt(IMAGES[0]))])
+    existing, new = tmp_path / "existing", tmp_path / "new"
+    existing.mkdir()
+
+    imgcall.save_images(doc, existing, manifest=False)
+    imgcall.save_images(doc, new)
+
+    assert stage_calls == [True, True]
+    assert list(existing.iterdir()) == []
+    assert [p.name for p in new.iterdir()] == [MANIFEST_NAME]
+    assert json.loads((new / MANIFEST_NAME).read_text())["outcome"] == "failed"
 
 
 def test_a_full_disk_while_staging_falls_back_and_reports_the_write(
@@ -223,7 +258,7 @@ def test_an_interrupted_staging_leaves_no_file_behind(
     doc = write_document(tmp_path / "resp.json", [item(f"ig_{i}", d) for i, d in enumerate(IMAGES)])
     with pytest.raises(KeyboardInterrupt):
         imgcall.save_images(doc, tmp_path / "out", manifest=False)
-    assert list((tmp_path / "out").iterdir()) == []
+    assert not (tmp_path / "out").exists()  # nothing was saved: not even the folder stays
 
 
 @pytest.mark.parametrize("workers", [1, 2])
