@@ -145,6 +145,17 @@ def write_sse(path: Path, pngs: list[bytes], items: int, partials: int = 2) -> P
     return path
 
 
+def split_halves(path: Path) -> tuple[Path, Path]:
+    """Write the first and second half of the lines of ``path`` to two files beside it."""
+    with open(path, "rb") as fh:
+        count = sum(1 for _ in fh)
+    first, second = path.with_suffix(".half1.jsonl"), path.with_suffix(".half2.jsonl")
+    with open(path, "rb") as fh, open(first, "wb") as one, open(second, "wb") as two:
+        for n, line in enumerate(fh):
+            (one if n < count // 2 else two).write(line)
+    return first, second
+
+
 def file_mb(path: Path) -> float:
     """Size of ``path`` in MB (10^6 bytes)."""
     return os.path.getsize(path) / 1e6

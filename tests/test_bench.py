@@ -34,5 +34,9 @@ def test_quick_benchmark_writes_its_reports(tmp_path: Path) -> None:
     library = report["scenarios"]["document, library (work time)"][0]
     assert library["images"] == 3
     assert {t["name"] for t in report["targets"]} >= {"library vs (a), 40 MB doc"}
+    # The -j 2 bound (two -j 1 processes on the halves) saves every line's image.
+    lines = {row["variant"]: row for row in report["scenarios"]["JSON Lines, whole process"]}
+    assert lines["two -j 1 on halves (bound)"]["images"] == lines["imgcall extract -j 1"]["images"]
+    assert lines["imgcall extract -j 1"]["images"] == 20
     assert (out / "results.md").read_text().startswith("# imgcall benchmark results")
     assert (out / "results.png").read_bytes().startswith(b"\x89PNG")
