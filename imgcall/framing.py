@@ -12,16 +12,15 @@ is framed from the first bytes, never from a file name, and reads it once:
   event.
 
 Lines have no length limit (a 12 MB ``data:`` line is normal) and memory stays bounded
-by the largest record, whatever the size of the input.
+by the largest record, whatever the size of the input (`imgcall.linereader` reads them;
+a large JSON Lines file is read in place, see `imgcall.mapped`).
 """
 
 from __future__ import annotations
 
-import io
-import mmap
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 from .errors import InvalidInputError
 from .items import Location
 from .jsonparse import parse_json
+from .linereader import NON_SPACE, LineReader, from_bytes, from_file, from_lines
 from .mapped import NOT_ONE_DOCUMENT, ParseFailure, mapped_lines, one_line_document, open_map
 
 __all__ = ["CHUNK_SIZE", "Record", "looks_like_content", "read_records", "to_json_value"]
@@ -37,11 +37,9 @@ __all__ = ["CHUNK_SIZE", "Record", "looks_like_content", "read_records", "to_jso
 CHUNK_SIZE = 1 << 20
 """Bytes read from a file at a time; large reads keep multi-MB lines cheap."""
 
-_NON_SPACE = re.compile(rb"\S")
 _JSON_POSITION = re.compile(r"\s*at line (\d+) column (\d+)$")
 _SSE_FIELD = re.compile(rb"(?:data|event|id|retry)(?::|$)|:")
 _FIELD_NAME = re.compile(rb"[A-Za-z_-]*$")
-_BOM = b"\xef\xbb\xbf"
 _DONE = b"[DONE]"
 
 
@@ -81,17 +79,19 @@ def read_records(source: object, name: str | None = None) -> tuple[str, Iterator
     if isinstance(source, (str, bytes, bytearray, memoryview)):
         label = name or "<input>"
         data = _utf8(source, label) if isinstance(source, str) else bytes(source)
-        return label, _from_lines(_Lines(_once(data), label), label, single=True)
+        return label, _from_lines(LineReader(from_bytes(data), label), label, single=True)
     if hasattr(source, "read"):
         given = getattr(source, "name", None)
         label = name or (given if isinstance(given, str) else "<stream>")
-        return label, _from_lines(_Lines(_file_reader(source), label), label, single=True)
+        return label, _from_lines(
+            LineReader(from_file(source, CHUNK_SIZE), label), label, single=True
+        )
     if isinstance(source, Mapping):
         return name or "<object>", iter([Record(source)])
     if isinstance(source, (list, tuple)):
         label = name or "<object>"
         if source and isinstance(source[0], (str, bytes, bytearray)):
-            return label, _from_lines(_Lines(_line_reader(iter(source)), label), label)
+            return label, _from_lines(LineReader(from_lines(iter(source)), label), label)
         return label, iter([Record(source)])
     if callable(getattr(source, "model_dump", None)) or callable(getattr(source, "to_dict", None)):
         label = name or f"<{type(source).__name__}>"
@@ -119,7 +119,7 @@ def to_json_value(obj: object, label: object) -> Any:
     return obj
 
 
-# -- sources of bytes --------------------------------------------------------------------
+# -- sources -----------------------------------------------------------------------------
 
 
 def _utf8(text: str, label: str) -> bytes:
@@ -130,43 +130,6 @@ def _utf8(text: str, label: str) -> bytes:
             f"the text is not valid Unicode: {exc.reason} at character {exc.start}",
             location=label,
         ) from exc
-
-
-def _once(data: bytes) -> Callable[[], bytes]:
-    chunks = [data]
-    return lambda: chunks.pop() if chunks else b""
-
-
-def _file_reader(file: Any) -> Callable[[], bytes]:
-    if isinstance(file, io.TextIOBase):
-        # A text stream's read(n) blocks until n characters arrive; readline hands over
-        # each line of a live stream as soon as it is complete.
-        return lambda: _encode(file.readline())
-    read1 = getattr(file, "read1", None)
-    # read1 returns whatever is available, so a live pipe is not held back 1 MiB at a time.
-    read = read1 if callable(read1) else file.read
-    return lambda: _encode(read(CHUNK_SIZE))
-
-
-def _encode(chunk: object) -> bytes:
-    if isinstance(chunk, str):
-        return chunk.encode("utf-8")
-    if isinstance(chunk, (bytes, bytearray, memoryview)):
-        return bytes(chunk)
-    if chunk is None:
-        return b""
-    raise TypeError(f"read() returned {type(chunk).__name__}, not bytes or str")
-
-
-def _line_reader(lines: Iterator[object]) -> Callable[[], bytes]:
-    def read() -> bytes:
-        for element in lines:
-            data = _encode(element)
-            # Lines from iter_lines() have no newline, lines from readlines() do.
-            return data if data.endswith(b"\n") else data + b"\n"
-        return b""
-
-    return read
 
 
 def _from_path(path: Path, label: str) -> Iterator[Record]:
@@ -185,7 +148,7 @@ def _from_path(path: Path, label: str) -> Iterator[Record]:
         if whole is not NOT_ONE_DOCUMENT:
             yield Record(whole)
             return
-        lines = _Lines(lambda: file.read(CHUNK_SIZE), label, mapped=open_map(file, CHUNK_SIZE))
+        lines = LineReader(lambda: file.read(CHUNK_SIZE), label, mapped=open_map(file, CHUNK_SIZE))
         yield from _from_lines(lines, label, single=True)
 
 
@@ -193,8 +156,8 @@ def _from_iterable(events: Iterable[object], label: str) -> Iterator[Record]:
     iterator = iter(events)
     for first in iterator:
         if isinstance(first, (str, bytes, bytearray)):
-            reader = _line_reader(chain([first], iterator))
-            yield from _from_lines(_Lines(reader, label), label)
+            reader = from_lines(chain([first], iterator))
+            yield from _from_lines(LineReader(reader, label), label)
             return
         for index, event in enumerate(chain([first], iterator)):
             # One event at a time: a live stream's partial images come out as they arrive.
@@ -202,96 +165,17 @@ def _from_iterable(events: Iterable[object], label: str) -> Iterator[Record]:
         return
 
 
-class _Lines:
-    """Lines of bytes from a ``read()`` function: no length limit, CRLF tolerated."""
-
-    def __init__(
-        self, read: Callable[[], bytes], label: str, mapped: mmap.mmap | None = None
-    ) -> None:
-        self._read = read
-        self._label = label
-        self.mapped = mapped
-        """The same input as a memory map, when it is a large regular file."""
-        self._buf = bytearray()
-        self._pos = 0
-        self._eof = False
-        self.lineno = 0
-        """Number of the last line returned (1-based)."""
-
-    def _fill(self) -> bool:
-        if self._eof:
-            return False
-        try:
-            chunk = self._read()
-        except (OSError, ValueError, TypeError) as exc:  # TypeError: read() gave no bytes
-            raise InvalidInputError(
-                f"cannot read the input after line {self.lineno}: {exc}", location=self._label
-            ) from exc
-        if not chunk:
-            self._eof = True
-            return False
-        self._buf += chunk
-        return True
-
-    def readline(self) -> bytearray | None:
-        """The next line without its line ending, or ``None`` at the end."""
-        if self._pos:
-            del self._buf[: self._pos]  # O(1): bytearray drops a prefix in place
-            self._pos = 0
-        search = 0
-        while (end := self._buf.find(b"\n", search)) < 0:
-            search = len(self._buf)
-            if not self._fill():
-                if not self._buf:
-                    return None
-                end = len(self._buf)
-                break
-        self._pos = end + 1
-        self.lineno += 1
-        if self.lineno == 1 and self._buf.startswith(_BOM):
-            del self._buf[: len(_BOM)]
-            end -= len(_BOM)
-            self._pos -= len(_BOM)
-        if end and self._buf[end - 1] == 0x0D:
-            end -= 1
-        return self._buf[:end]
-
-    def has_more(self) -> bool:
-        """True if anything but whitespace is left; reads ahead without consuming."""
-        while not _NON_SPACE.search(self._buf, self._pos):
-            # Whitespace only: drop it (counting its newlines) so memory stays flat.
-            self.lineno += self._buf.count(b"\n", self._pos)
-            del self._buf[:]
-            self._pos = 0
-            if not self._fill():
-                return False
-        return True
-
-    def rest(self, head: bytes | bytearray) -> bytearray:
-        """``head``, a newline, and everything not read yet, as one buffer."""
-        data = bytearray(head)
-        data += b"\n"
-        with memoryview(self._buf) as view:
-            data += view[self._pos :]
-        del self._buf[:]
-        self._pos = 0
-        while self._fill():
-            data += self._buf
-            del self._buf[:]
-        return data
-
-
 # -- framing -----------------------------------------------------------------------------
 
 
-def _from_lines(lines: _Lines, label: str, *, single: bool = False) -> Iterator[Record]:
+def _from_lines(lines: LineReader, label: str, *, single: bool = False) -> Iterator[Record]:
     """Recognise the framing from the first non-blank line and read the records."""
     first = _next_non_blank(lines)
     if first is None:
         raise InvalidInputError(
             "the input is empty (no JSON, JSON Lines or SSE data)", location=label
         )
-    start = _NON_SPACE.search(first)
+    start = NON_SPACE.search(first)
     assert start is not None
     head = bytes(first[start.start() : start.start() + 1])
     if head in (b"{", b"["):
@@ -306,14 +190,16 @@ def _from_lines(lines: _Lines, label: str, *, single: bool = False) -> Iterator[
         )
 
 
-def _next_non_blank(lines: _Lines) -> bytearray | None:
+def _next_non_blank(lines: LineReader) -> bytearray | None:
     while (line := lines.readline()) is not None:
-        if _NON_SPACE.search(line):
+        if NON_SPACE.search(line):
             return line
     return None
 
 
-def _json_or_lines(lines: _Lines, first: bytearray, label: str, single: bool) -> Iterator[Record]:
+def _json_or_lines(
+    lines: LineReader, first: bytearray, label: str, single: bool
+) -> Iterator[Record]:
     first_no = lines.lineno
     try:
         value = parse_json(first)
@@ -362,7 +248,7 @@ def _parse_object(line: bytearray) -> dict[str, Any] | None:
     return value if isinstance(value, dict) and value else None
 
 
-def _json_lines(lines: _Lines, label: str) -> Iterator[Record]:
+def _json_lines(lines: LineReader, label: str) -> Iterator[Record]:
     if lines.mapped is not None:
         for lineno, value in mapped_lines(lines.mapped, lines.lineno):
             if isinstance(value, ParseFailure):
@@ -371,7 +257,7 @@ def _json_lines(lines: _Lines, label: str) -> Iterator[Record]:
                 yield Record(value, line=lineno)
         return
     while (line := lines.readline()) is not None:
-        if not _NON_SPACE.search(line):
+        if not NON_SPACE.search(line):
             continue
         try:
             value = parse_json(line)
@@ -410,14 +296,14 @@ def _split_error(exc: ValueError, first_line: int) -> tuple[str, int, int]:
     return message[: match.start()], line, int(match.group(2))
 
 
-def _sse(lines: _Lines, first: bytearray, first_no: int, label: str) -> Iterator[Record]:
+def _sse(lines: LineReader, first: bytearray, first_no: int, label: str) -> Iterator[Record]:
     data: list[bytearray] = []
     starts: list[int] = []  # where each data value starts on its line, for error columns
     data_line = 0
     event: str | None = None
     line: bytearray | None = first
     while line is not None:
-        if not _NON_SPACE.search(line):
+        if not NON_SPACE.search(line):
             if data:
                 yield from _sse_event(data, starts, data_line, event, label)
             data, starts, event = [], [], None

@@ -1,0 +1,104 @@
+"""imgcall.linereader: lines of bytes from any reader, whatever their length."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+
+import pytest
+
+from imgcall import InvalidInputError
+from imgcall.linereader import LineReader, from_bytes, from_file, from_lines
+
+
+def trickle(data: bytes, size: int) -> Callable[[], bytes]:
+    """A read() handing out ``size`` bytes at a time, like a slow pipe."""
+    view = io.BytesIO(data)
+    return lambda: view.read(size)
+
+
+def all_lines(reader: LineReader) -> list[bytes]:
+    out = []
+    while (line := reader.readline()) is not None:
+        out.append(bytes(line))
+    return out
+
+
+@pytest.mark.parametrize("size", [1, 2, 5, 1 << 20])
+def test_crlf_lf_and_a_leading_bom_however_the_bytes_arrive(size: int) -> None:
+    data = b'\xef\xbb\xbf{"a": 1}\r\n\r\n{"b": 2}\nlast without newline'
+    reader = LineReader(trickle(data, size), "<t>")
+    assert all_lines(reader) == [b'{"a": 1}', b"", b'{"b": 2}', b"last without newline"]
+    assert reader.lineno == 4
+
+
+def test_a_line_longer_than_any_read_comes_out_whole() -> None:
+    long = b"A" * 3_000_001
+    reader = LineReader(from_file(io.BytesIO(long + b"\nnext\n"), 4096), "<t>")
+    assert all_lines(reader) == [long, b"next"]
+
+
+def test_a_text_stream_is_read_line_by_line_as_utf8() -> None:
+    reader = LineReader(from_file(io.StringIO("héllo\nwörld\n"), 1 << 20), "<t>")
+    assert all_lines(reader) == ["héllo".encode(), "wörld".encode()]
+
+
+def test_lines_from_an_iterable_get_their_newline_when_missing() -> None:
+    reader = LineReader(from_lines(iter(["one", b"two\n", "three"])), "<t>")
+    assert all_lines(reader) == [b"one", b"two", b"three"]
+
+
+def test_has_more_skips_blank_lines_and_counts_them() -> None:
+    reader = LineReader(trickle(b"x\n\n  \n\t\ny\n", 2), "<t>")
+    assert reader.readline() == b"x"
+    assert reader.has_more()
+    assert reader.readline() == b"y"
+    assert reader.lineno == 5
+    assert not reader.has_more()
+
+
+def test_rest_joins_a_head_line_with_everything_unread() -> None:
+    reader = LineReader(trickle(b'{"a":\n 1,\n "b": 2}\n', 3), "<t>")
+    head = reader.readline()
+    assert head is not None
+    assert bytes(reader.rest(head)) == b'{"a":\n 1,\n "b": 2}\n'
+    assert reader.readline() is None
+
+
+def test_an_empty_input_has_no_lines() -> None:
+    reader = LineReader(from_bytes(b""), "<t>")
+    assert reader.readline() is None
+    assert not reader.has_more()
+
+
+def test_a_file_whose_read_returns_no_bytes_is_an_input_error_naming_the_line() -> None:
+    class Odd:
+        """A file-like object whose read() hands back a number after one line."""
+
+        def __init__(self) -> None:
+            self.chunks: list[object] = [b"ok\n", 42]
+
+        def read(self, size: int) -> object:
+            return self.chunks.pop(0)
+
+    reader = LineReader(from_file(Odd(), 1024), "<weird>")
+    assert reader.readline() == b"ok"
+    with pytest.raises(
+        InvalidInputError, match=re.escape("after line 1: read() returned int")
+    ) as info:
+        reader.readline()
+    assert info.value.location == "<weird>"
+
+
+def test_a_file_whose_read_fails_is_an_input_error() -> None:
+    class Broken(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: object) -> int:
+            raise OSError(5, "Input/output error")
+
+    reader = LineReader(from_file(Broken(), 1024), "<disk>")
+    with pytest.raises(InvalidInputError, match="Input/output error"):
+        reader.readline()
