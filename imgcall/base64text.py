@@ -19,7 +19,7 @@ import pybase64
 from .errors import EmptyResultError, ImageTooLargeError, InvalidBase64Error, UnsupportedResultError
 from .jsonparse import LazyText
 
-__all__ = ["check_size", "decode_base64", "refuse_oversize"]
+__all__ = ["base64_view", "check_size", "decode_base64", "refuse_oversize"]
 
 _DATA_URL = re.compile(r"data:([^,;]*)((?:;[^,;]*)*),", re.I)
 _B64_ALPHABET = re.compile(r"[^A-Za-z0-9+/=\-_]")
@@ -36,13 +36,14 @@ def decode_base64(text: str, *, max_bytes: int | None = None) -> tuple[bytes, st
     URL-safe alphabet. Any other character is an `InvalidBase64Error` with its offset;
     nothing is silently dropped. An http(s) URL is an `UnsupportedResultError`.
 
-    ``text`` may be a `LazyText` still in the input buffer: plain base64 is then decoded
-    from there, without first copying it into a string.
+    ``text`` may be a `LazyText` still in the input buffer: plain base64 (bare or in a
+    ``data:`` URL) is then decoded from there, without first copying it into a string.
     """
     if isinstance(text, LazyText):
-        refuse_oversize(text.size, max_bytes)
+        payload_view, declared = base64_view(text)
+        refuse_oversize(len(payload_view), max_bytes)
         try:
-            return pybase64.b64decode(text.raw, validate=True), None
+            return pybase64.b64decode(payload_view, validate=True), declared
         except (binascii.Error, ValueError):
             # Escapes, whitespace, padding: read the text and take the careful path.
             text = text.text()
@@ -61,10 +62,9 @@ def decode_base64(text: str, *, max_bytes: int | None = None) -> tuple[bytes, st
         if match is None:
             raise InvalidBase64Error("malformed data: URL (no ',' before the data)", offset=0)
         mime = match.group(1).strip() or None
-        params = [p.strip().lower() for p in match.group(2).split(";") if p.strip()]
         start = match.end()
         payload = text[start:]
-        if "base64" not in params:
+        if "base64" not in _params(match):
             # A plain data URL is percent-encoded text (used for SVG markup).
             data = urllib.parse.unquote_to_bytes(payload)
             if not data.strip():
@@ -80,6 +80,26 @@ def decode_base64(text: str, *, max_bytes: int | None = None) -> tuple[bytes, st
     except (binascii.Error, ValueError):
         pass
     return _decode_lenient(payload, start), mime
+
+
+def base64_view(text: LazyText) -> tuple[memoryview, str | None]:
+    """The base64 part of a string still in the input buffer, and the MIME type it declares.
+
+    For a ``data:<mime>[;...];base64,`` URL that is what follows the comma, and its
+    MIME type; for anything else, the whole string and ``None``. Only a fast path: if
+    the part is not plain base64, `decode_base64` reads the whole text carefully.
+    """
+    raw = text.raw
+    if raw[:5].tobytes() != b"data:":
+        return raw, None
+    match = _DATA_URL.match(str(raw[:1024], "latin-1"))
+    if match is None or "base64" not in _params(match):
+        return raw, None
+    return raw[match.end() :], match.group(1).strip() or None
+
+
+def _params(match: re.Match[str]) -> list[str]:
+    return [p.strip().lower() for p in match.group(2).split(";") if p.strip()]
 
 
 def refuse_oversize(chars: int, max_bytes: int | None) -> None:

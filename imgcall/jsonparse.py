@@ -19,7 +19,8 @@ so the nesting depth is the one difference; an error message is always pydantic_
 (`JSONError`), so errors read as before.
 
 A long string is lifted out only where JSON allows a value to start (after ``:``,
-``,`` or ``[``), never as an object key, and only if it starts with base64 characters;
+``,`` or ``[``), never as an object key, and only if it starts with base64 characters
+(after a ``data:...;base64,`` header, if any);
 one holding an escape (such as PHP's escaped slashes) or non-ASCII text is decoded by the
 parser's own rules, so no valid document is read differently. (A raw control character
 inside such a string, which strict JSON forbids, is left for the base64 decoder to report
@@ -40,7 +41,11 @@ _MIN_DOCUMENT = 256 * 1024
 _MIN_STRING = 16 * 1024
 _PROBE = 64
 
-_CANDIDATE = re.compile(rb'"(?=[A-Za-z0-9+/=_-]{%d})' % _PROBE)
+# A string of base64 characters, or a data: URL of base64 (chat completions send images
+# as ``data:image/png;base64,...``): the decoder reads the URL's header itself.
+_CANDIDATE = re.compile(
+    rb'"(?=(?:data:[\w.+/-]{0,100}(?:;[\w.+=-]{0,100}){0,8};base64,)?[A-Za-z0-9+/=_-]{%d})' % _PROBE
+)
 _PLACEHOLDER = "\x00imgcall-string:"
 _PLACEHOLDER_JSON = b"\\u0000imgcall-string:"
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")

@@ -4,10 +4,11 @@ Saving through memory costs a fresh buffer for every image (3 MB for a 1024x1024
 and on the virtual machines this project runs on, fresh memory is what a save costs
 most: a run that decoded whole images spent more time faulting in new pages than
 decoding (bench/README.md, change 15). A `Stager` instead decodes a `LazyText` result
-(base64 still in the input buffer, see `imgcall.jsonparse`) a slice at a time into a
-temporary file in the output folder, reusing one small buffer, and maps the file for
-reading: the format checks and the hash read the page cache, and `imgcall.writing`
-links the finished file to its final name, so the bytes are never written twice.
+(base64, bare or in a ``data:`` URL, still in the input buffer, see `imgcall.jsonparse`)
+a slice at a time into a temporary file in the output folder, reusing one small
+buffer, and maps the file for reading: the format checks and the hash read the page
+cache, and `imgcall.writing` links the finished file to its final name, so the bytes
+are never written twice.
 
 Anything that is not plain base64 (escapes, whitespace, padding inside, the URL-safe
 alphabet, a bad character) or a folder that cannot be written takes the in-memory way,
@@ -26,7 +27,7 @@ from typing import cast
 
 import pybase64
 
-from .base64text import decode_base64, refuse_oversize
+from .base64text import base64_view, decode_base64, refuse_oversize
 from .jsonparse import LazyText
 from .writing import temp_path
 
@@ -78,15 +79,15 @@ class Stager:
 
     def decode(self, text: str, max_bytes: int | None) -> tuple[bytes, str | None]:
         """``(data, declared MIME)`` as `decode_base64` gives, staged where possible."""
-        # Only bare base64 is lifted into a LazyText (a data: URL never is).
         if CAN_STAGE and isinstance(text, LazyText):
-            refuse_oversize(text.size, max_bytes)
-            staged = _stage(self.folder, text.raw)
+            payload, declared = base64_view(text)
+            refuse_oversize(len(payload), max_bytes)
+            staged = _stage(self.folder, payload)
             if staged is not None:
                 self.staged = staged
                 # A memory map reads like bytes for every check and for hashlib; it
                 # never leaves the run (the caller releases it after writing).
-                return cast(bytes, staged.data), None
+                return cast(bytes, staged.data), declared
         return decode_base64(text, max_bytes=max_bytes)
 
     def release(self) -> None:

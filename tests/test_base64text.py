@@ -8,7 +8,7 @@ import json
 import pytest
 
 from imgcall import EmptyResultError, ImageTooLargeError, InvalidBase64Error, UnsupportedResultError
-from imgcall.base64text import decode_base64
+from imgcall.base64text import base64_view, decode_base64
 from imgcall.jsonparse import LazyText
 
 
@@ -98,7 +98,7 @@ def test_escaped_slashes_in_the_buffer_are_read_by_json_rules() -> None:
         # Line breaks every 76 characters, missing padding, the URL-safe alphabet:
         # the careful path reads each as the plain text would be.
         "\n".join(b64(bytes(range(256)) * 200)[i : i + 76] for i in range(0, 68268, 76)),
-        b64(bytes(range(255)) * 201).rstrip("="),
+        b64(bytes(range(255)) * 201 + b"x").rstrip("="),
         base64.urlsafe_b64encode(bytes(range(256)) * 200).decode(),
     ],
     ids=["line-breaks", "no-padding", "url-safe"],
@@ -119,3 +119,46 @@ def test_a_bad_character_in_the_buffer_is_named_at_its_offset() -> None:
 def test_text_in_the_buffer_is_size_checked_before_decoding() -> None:
     with pytest.raises(ImageTooLargeError, match="about"):
         decode_base64(lazy(b64(bytes(100_000))), max_bytes=10_000)
+
+
+DATA = bytes(range(256)) * 200
+
+
+@pytest.mark.parametrize(
+    ("header", "mime"),
+    [
+        ("data:image/png;base64,", "image/png"),
+        ("data:image/jpeg;charset=utf-8;base64,", "image/jpeg"),
+        ("data:;base64,", None),
+    ],
+)
+def test_a_data_url_in_the_buffer_is_decoded_from_the_buffer(header: str, mime: str | None) -> None:
+    value = lazy(header + b64(DATA))
+    view, declared = base64_view(value)
+    assert bytes(view) == b64(DATA).encode() and declared == mime
+    assert decode_base64(value) == (DATA, mime) == decode_base64(value.text())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "data:image/png;base64," + base64.urlsafe_b64encode(DATA).decode(),
+        "data:image/png;base64," + b64(bytes(range(255)) * 201 + b"x").rstrip("="),
+        "data:image/png;base64," + b64(DATA)[:30_000] + "!" + b64(DATA)[30_001:],
+        "data:image/png;base64,\n" + b64(DATA),
+    ],
+    ids=["url-safe", "no-padding", "bad-character", "line-break"],
+)
+def test_a_data_url_in_the_buffer_with_variants_reads_as_the_text_does(text: str) -> None:
+    def outcome(value: str) -> object:
+        try:
+            return decode_base64(value)
+        except InvalidBase64Error as exc:
+            return (str(exc), exc.offset)
+
+    assert outcome(lazy(text)) == outcome(text)
+
+
+def test_a_data_url_in_the_buffer_is_size_checked_on_its_data() -> None:
+    with pytest.raises(ImageTooLargeError, match="about"):
+        decode_base64(lazy("data:image/png;base64," + b64(bytes(100_000))), max_bytes=10_000)

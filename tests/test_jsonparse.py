@@ -48,6 +48,12 @@ def doc_with(*values: Any) -> bytes:
         json.dumps({"a": big(seed=8) + '"', "b": big(seed=9)}).encode(),
         # Text that happens to hold the placeholder marker.
         json.dumps({"a": "\u0000imgcall-string:0", "b": big(seed=6)}).encode(),
+        # data: URLs of base64 (chat completions), with parameters, and ones that are not.
+        json.dumps({"url": "data:image/png;base64," + big(seed=12)}).encode(),
+        json.dumps({"url": "data:image/png;charset=utf-8;base64," + big(seed=13)}).encode(),
+        json.dumps({"svg": "data:image/svg+xml," + "%3Csvg%3E" * 40_000}).encode(),
+        json.dumps({"url": "data:image/png;base64,\n" + big(seed=14)}).encode(),
+        json.dumps({"data:image/png;base64," + big(seed=15): 1}).encode(),
     ],
 )
 def test_same_result_as_pydantic_core(data: bytes) -> None:
@@ -65,6 +71,15 @@ def test_long_strings_stay_lazy_until_materialized() -> None:
     copy = materialized(value)
     assert copy["output"][0]["result"] == text
     assert value["output"][0]["result"] is lazy  # the parsed value is left as it was
+
+
+def test_a_data_url_of_base64_stays_lazy_with_its_header() -> None:
+    url = "data:image/webp;base64," + big(seed=3)
+    value = parse_json(json.dumps({"images": [{"image_url": {"url": url}}]}).encode())
+    lazy = value["images"][0]["image_url"]["url"]
+    assert isinstance(lazy, LazyText)
+    assert lazy.startswith("data:image/webp;base64,") and lazy.text() == url
+    assert bytes(lazy.raw) == url.encode()
 
 
 def test_memory_map(tmp_path: Path) -> None:

@@ -89,6 +89,29 @@ def test_a_run_decodes_into_the_folder_and_writes_the_same_bytes(
     assert temp_files(tmp_path) == []
 
 
+def test_chat_completion_data_urls_are_decoded_into_the_folder_too(
+    tmp_path: Path, stage_calls: list[bool]
+) -> None:
+    # OpenRouter sends images as data: URLs in choices[].message.images[].
+    headers = ["data:image/png;base64,", "data:image/jpeg;base64,", "data:image/png;base64,"]
+    images = [{"image_url": {"url": h + b64(d)}} for h, d in zip(headers, IMAGES, strict=True)]
+    body = {"id": "gen-1", "choices": [{"index": 0, "message": {"images": images}}]}
+    padding = "." * 300_000  # large enough for the results to stay in the input buffer
+    doc = tmp_path / "chat.json"
+    doc.write_text(json.dumps({**body, "note": padding}))
+
+    report = imgcall.save_images(doc, tmp_path / "out")
+
+    assert stage_calls == [True, True, True]
+    assert [r.outcome for r in report] == ["saved"] * 3
+    for i, data in enumerate(IMAGES):
+        assert (tmp_path / "out" / f"gen-1-0-{i}.png").read_bytes() == data
+    # The MIME type each URL declares is still checked against the bytes.
+    assert [len(r.warnings) for r in report] == [0, 1, 0]
+    assert "declared JPEG but the bytes are PNG" in report.records[1].warnings[0]
+    assert temp_files(tmp_path) == []
+
+
 def test_slices_of_an_image_join_up_exactly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage_calls: list[bool]
 ) -> None:
