@@ -1,6 +1,7 @@
 """Benchmark inputs, generated at run time (nothing large is committed).
 
 - ``doc``: a Responses document with 10 noisy 1024x1024 PNGs (~3 MB each, ~40 MB of JSON);
+- ``chat``: the same images as data: URLs in a chat completion (OpenRouter's shape);
 - ``jsonl``: Batch API output JSON Lines, one response with one image per line;
 - ``sse``: a long SSE transcript with partial images, each final repeated in
   ``response.completed`` as the API does.
@@ -59,6 +60,31 @@ def write_doc(path: Path, pngs: list[bytes]) -> Path:
         + [{"id": "msg_1", "type": "message", "role": "assistant", "content": []}],
     }
     path.write_text(json.dumps(response))
+    return path
+
+
+def write_chat_doc(path: Path, pngs: list[bytes]) -> Path:
+    """A chat completion (OpenRouter's shape) holding ``pngs`` as data: URLs."""
+    images = [
+        {
+            "type": "image_url",
+            "image_url": {"url": "data:image/png;base64," + base64.b64encode(data).decode()},
+        }
+        for data in pngs
+    ]
+    completion = {
+        "id": "gen-bench",
+        "object": "chat.completion",
+        "model": "google/gemini-2.5-flash-image",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": "Here.", "images": images},
+            }
+        ],
+    }
+    path.write_text(json.dumps(completion))
     return path
 
 

@@ -174,6 +174,7 @@ def run_all(scratch: Path, reps: int, *, quick: bool, big: bool) -> dict[str, ob
     jsonl_lines = 20 if quick else 120
     pngs = corpora.images(n_images)
     doc = corpora.write_doc(scratch / "response.json", pngs)
+    chat = corpora.write_chat_doc(scratch / "chat.json", pngs)
     jsonl = corpora.write_jsonl(scratch / "batch.jsonl", pngs, jsonl_lines)
     sse = corpora.write_sse(scratch / "stream.sse", pngs, items=n_images, partials=2)
     decoded = scratch / "decoded"
@@ -197,8 +198,14 @@ def run_all(scratch: Path, reps: int, *, quick: bool, big: bool) -> dict[str, ob
     floor = Variant(
         "(c) floor: copy", script(BASELINES / "floor_copy.py", str(decoded), "{out}"), doc_mb
     )
-    measure([lib, naive, pil, floor], reps, scratch, "document, library")
-    scenarios["document, library (work time)"] = [lib, naive, pil, floor]
+    # The same images as a chat completion's data: URLs, which take their own path.
+    lib_chat = Variant(
+        "imgcall library, chat completion",
+        script(BASELINES / "imgcall_lib.py", str(chat), "{out}"),
+        corpora.file_mb(chat),
+    )
+    measure([lib, naive, pil, floor, lib_chat], reps, scratch, "document, library")
+    scenarios["document, library (work time)"] = [lib, naive, pil, floor, lib_chat]
     targets += [
         _target("library vs (a), 40 MB doc", ratio(naive, lib, "work"), ">= 3x", 3.0),
         _target("library vs (b), 40 MB doc", ratio(pil, lib, "work"), ">= 30x", 30.0),
@@ -280,9 +287,17 @@ def run_all(scratch: Path, reps: int, *, quick: bool, big: bool) -> dict[str, ob
     )
     measure([interp], 1, scratch, "memory, interpreter")
     doc_growth = lib.median("rss_mb") - interp.median("rss_mb")
-    targets.append(
-        _target("document: RSS growth / size", doc_growth / doc_mb, "<= ~2x", 2.0, lower=True)
-    )
+    chat_growth = lib_chat.median("rss_mb") - interp.median("rss_mb")
+    targets += [
+        _target("document: RSS growth / size", doc_growth / doc_mb, "<= ~2x", 2.0, lower=True),
+        _target(
+            "chat completion: RSS growth / size",
+            chat_growth / lib_chat.input_mb,
+            "<= ~2x",
+            2.0,
+            lower=True,
+        ),
+    ]
 
     # 6. A stream transcript with partial images, whole process.
     cli_sse = Variant(

@@ -31,8 +31,9 @@ def test_quick_benchmark_writes_its_reports(tmp_path: Path) -> None:
     for rows in report["scenarios"].values():
         for row in rows:
             assert row["failures"] == 0, row["variant"]
-    library = report["scenarios"]["document, library (work time)"][0]
+    library, *_, chat = report["scenarios"]["document, library (work time)"]
     assert library["images"] == 3
+    assert chat["variant"] == "imgcall library, chat completion" and chat["images"] == 3
     assert {t["name"] for t in report["targets"]} >= {"library vs (a), 40 MB doc"}
     # The -j 2 bound (two -j 1 processes on the halves) saves every line's image.
     lines = {row["variant"]: row for row in report["scenarios"]["JSON Lines, whole process"]}
