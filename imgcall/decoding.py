@@ -150,9 +150,9 @@ def _decode(
     has_result = bool(result and result.strip())
     notes: list[str] = []
     if status == ImageGenerationStatus.FAILED:
-        detail = _api_error(call)
+        detail, code = _api_error(call)
         raise ImageGenerationFailedError(
-            "the API reported status 'failed'" + (f": {detail}" if detail else "")
+            "the API reported status 'failed'" + (f": {detail}" if detail else ""), code=code
         )
     if not has_result:
         if status == ImageGenerationStatus.COMPLETED:
@@ -202,11 +202,16 @@ def _decode(
     )
 
 
-def _api_error(call: Item) -> str:
+def _api_error(call: Item) -> tuple[str, str | None]:
+    """The item's ``error`` as (message, code); the code is the API's own word."""
     error = call.extra.get("error")
     if isinstance(error, Mapping):
-        return str(error.get("message") or error.get("code") or "")
-    return str(error) if isinstance(error, str) else ""
+        code = error.get("code") or error.get("type")
+        code = code if isinstance(code, str) and code else None
+        message = error.get("message")
+        text = message if isinstance(message, str) and message else (code or "")
+        return (f"{text} ({code})" if code and text != code else text), code
+    return (error if isinstance(error, str) else ""), None
 
 
 def _declared(call: Item, url_mime: str | None) -> str | None:

@@ -52,6 +52,8 @@ class ImgcallError(Exception):
 
     ``reason`` is the bare explanation; ``str(error)`` prefixes it with the item id and
     location, e.g. ``item 'ig_1' (resp.json:/output/0): result is not valid base64 ...``.
+    ``code`` is the provider's own word for a failure where it gave one
+    (``moderation_blocked``, ``IMAGE_SAFETY``, a Bedrock ``errorCode``, ...), else ``None``.
 
     Catch this to handle any imgcall failure::
 
@@ -67,10 +69,12 @@ class ImgcallError(Exception):
         *,
         id: str | None = None,
         location: object | None = None,
+        code: str | None = None,
     ) -> None:
         self.reason = reason
         self.id = id
         self.location = location
+        self.code = code
         super().__init__(self._compose())
 
     def _compose(self) -> str:
@@ -96,13 +100,17 @@ class ImgcallError(Exception):
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only arguments do not survive the default pickling (needed for
         # multiprocessing workers), so rebuild from the parts.
-        return (_rebuild, (type(self), self.reason, self.id, self.location))
+        return (_rebuild, (type(self), self.reason, self.id, self.location, self.code))
 
 
 def _rebuild(
-    cls: type[ImgcallError], reason: str, id: str | None, location: object | None
+    cls: type[ImgcallError],
+    reason: str,
+    id: str | None,
+    location: object | None,
+    code: str | None = None,
 ) -> ImgcallError:
-    return cls(reason, id=id, location=location)
+    return cls(reason, id=id, location=location, code=code)
 
 
 class InvalidInputError(ImgcallError):
@@ -141,18 +149,23 @@ class InvalidBase64Error(ImgcallError):
         id: str | None = None,
         location: object | None = None,
         offset: int | None = None,
+        code: str | None = None,
     ) -> None:
         self.offset = offset
-        super().__init__(reason, id=id, location=location)
+        super().__init__(reason, id=id, location=location, code=code)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_b64, (self.reason, self.id, self.location, self.offset))
+        return (_rebuild_b64, (self.reason, self.id, self.location, self.offset, self.code))
 
 
 def _rebuild_b64(
-    reason: str, id: str | None, location: object | None, offset: int | None
+    reason: str,
+    id: str | None,
+    location: object | None,
+    offset: int | None,
+    code: str | None = None,
 ) -> InvalidBase64Error:
-    return InvalidBase64Error(reason, id=id, location=location, offset=offset)
+    return InvalidBase64Error(reason, id=id, location=location, offset=offset, code=code)
 
 
 class UnsupportedResultError(ImgcallError):
@@ -208,6 +221,11 @@ class Problem:
     def reason(self) -> str:
         """The error's explanation without the id/location prefix."""
         return self.error.reason
+
+    @property
+    def code(self) -> str | None:
+        """The provider's error code (``moderation_blocked``, ``IMAGE_SAFETY``, ...), if any."""
+        return self.error.code
 
     def __str__(self) -> str:
         return str(self.error)

@@ -84,6 +84,11 @@ class ItemRecord:
     """The error for a ``"failed"`` item."""
 
     @property
+    def error_code(self) -> str | None:
+        """The provider's own code for the failure (``moderation_blocked``, ...), if any."""
+        return self.error.code if self.error is not None else None
+
+    @property
     def failed(self) -> bool:
         """True for an item (or input) that could not be saved."""
         return self.outcome == "failed"
@@ -128,6 +133,7 @@ class ItemRecord:
             "warnings": list(self.warnings),
             "error": self.error.reason if self.error is not None else None,
             "error_type": type(self.error).__name__ if self.error is not None else None,
+            "error_code": self.error_code,
         }
 
     def to_json(self) -> str:

@@ -126,8 +126,8 @@ def test_failed_is_always_a_failure(load_item: LoadItem, name: str) -> None:
     assert info.value.id == load_item(name)["id"]
 
 
-def test_failed_item_includes_the_api_error_message() -> None:
-    with pytest.raises(ImageGenerationFailedError, match="rejected by the safety system"):
+def test_failed_item_includes_the_api_error_message_and_code() -> None:
+    with pytest.raises(ImageGenerationFailedError, match="rejected by the safety system") as info:
         decode(
             item(
                 None,
@@ -135,6 +135,8 @@ def test_failed_item_includes_the_api_error_message() -> None:
                 error={"code": "moderation_blocked", "message": "rejected by the safety system"},
             )
         )
+    assert info.value.code == "moderation_blocked"
+    assert "(moderation_blocked)" in str(info.value)
 
 
 def test_decode_accepts_everything_parse_call_accepts(load_item: LoadItem) -> None:

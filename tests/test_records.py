@@ -27,6 +27,19 @@ def test_to_json_uses_the_manifest_field_names() -> None:
     assert line["bytes"] == 3 and "nbytes" not in line
     assert (line["error"], line["error_type"]) == ("disk full", "OutputError")
     assert line["warnings"] == [] and line["path"] is None
+    assert line["error_code"] is None
+
+
+def test_the_providers_error_code_is_in_the_record_and_survives_pickling() -> None:
+    import pickle
+
+    error = imgcall.ImageGenerationFailedError("blocked", id="ig_1", code="moderation_blocked")
+    line = json.loads(record("failed", error=error).to_json())
+    assert (line["error"], line["error_code"]) == ("blocked", "moderation_blocked")
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.code, copy.id, copy.reason) == ("moderation_blocked", "ig_1", "blocked")
+    problem = imgcall.Problem("ig_1", None, "failed", error)
+    assert problem.code == "moderation_blocked"
 
 
 def test_to_json_escapes_a_lone_surrogate() -> None:
