@@ -230,6 +230,11 @@ def cli() -> None:
 )
 @click.option("--no-manifest", is_flag=True, help="Do not write imgcall-manifest.jsonl.")
 @click.option(
+    "--no-discover",
+    is_flag=True,
+    help="Only read known shapes: ignore images that only the search by content finds.",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object per item (manifest fields)."
 )
 @click.option(
@@ -254,6 +259,7 @@ def extract(
     max_pixels: int | None,
     max_bytes: int | None,
     no_manifest: bool,
+    no_discover: bool,
     as_json: bool,
     jobs: int,
     quiet: bool,
@@ -296,6 +302,7 @@ def extract(
         check=check,  # type: ignore[arg-type]
         strict_status=strict_status,
         workers=workers,
+        discover=not no_discover,
     )
     total = _input_bytes(inputs)
     show_bar = not quiet and total > PROGRESS_MIN_BYTES and _stderr_is_tty()
@@ -344,9 +351,14 @@ class _NoBar:
 @cli.command("ls", context_settings=_CONTEXT)
 @click.argument("inputs", nargs=-1, metavar="[INPUT]...")
 @click.option(
+    "--no-discover",
+    is_flag=True,
+    help="Only read known shapes: ignore images that only the search by content finds.",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object per item (manifest fields)."
 )
-def ls_command(inputs: tuple[str, ...], as_json: bool) -> None:
+def ls_command(inputs: tuple[str, ...], no_discover: bool, as_json: bool) -> None:
     """List the images found in INPUT files (or standard input) without writing anything.
 
     Shows a table with each item's index, id, status, format, width x height (from the
@@ -367,7 +379,7 @@ def ls_command(inputs: tuple[str, ...], as_json: bool) -> None:
 
     tally = _Tally()
     rows: list[ItemRecord] = []
-    for record in list_images(_inputs(inputs)):
+    for record in list_images(_inputs(inputs), discover=not no_discover):
         tally.add(record)
         if as_json:
             click.echo(record.to_json())

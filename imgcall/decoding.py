@@ -148,7 +148,7 @@ def _decode(
     status = call.status
     result = call.result
     has_result = bool(result and result.strip())
-    notes: list[str] = []
+    notes: list[str] = list(call.notes)
     if status == ImageGenerationStatus.FAILED:
         detail, code = _api_error(call)
         raise ImageGenerationFailedError(
@@ -183,6 +183,10 @@ def _decode(
     declared = _declared(call, url_mime)
     if declared is not None and declared != fmt:
         notes.append(f"the API declared {declared} but the bytes are {fmt}; using {fmt}")
+    elif declared is None and _not_an_image_type(url_mime or call.extra.get("media_type")):
+        # Replicate once sent WebP as application/octet-stream: the bytes win, and say so.
+        shown = str(url_mime or call.extra.get("media_type"))[:60]
+        notes.append(f"the API declared {shown!r} but the bytes are {fmt}; using {fmt}")
     width, height = _check_image(data, fmt, limits, check)
     if emit_warnings:
         for note in notes:
@@ -221,6 +225,10 @@ def _declared(call: Item, url_mime: str | None) -> str | None:
         if fmt is not None:
             return fmt
     return None
+
+
+def _not_an_image_type(mime: object) -> bool:
+    return isinstance(mime, str) and "/" in mime and not mime.strip().lower().startswith("image/")
 
 
 def _context(call: Item) -> dict[str, Any]:

@@ -92,6 +92,7 @@ class Item:
         "fields",
         "id",
         "location",
+        "notes",
         "partial_index",
         "result",
         "status",
@@ -114,6 +115,9 @@ class Item:
         self.location: Location | None = None
         self.context: Mapping[str, Any] = {}
         self.partial_index: int | None = None
+        self.notes: tuple[str, ...] = ()
+        """What the scanner wants said about the item (e.g. that it was found by content);
+        the decoder adds these to the image's warnings."""
 
     @classmethod
     def from_call(cls, call: ImageGenerationCall) -> Item:
@@ -121,6 +125,7 @@ class Item:
         item = cls(call, call.id, call.status, call.result, call.model_extra or {})
         item.location, item.context = call.location, call.context
         item.partial_index = call.partial_index
+        item.notes = call.notes
         return item
 
     @property
@@ -150,7 +155,7 @@ class Item:
         if isinstance(self.fields, ImageGenerationCall):
             return self.fields
         call = parse_call(self.fields)
-        return call.with_origin(self.location, self.context, self.partial_index)
+        return call.with_origin(self.location, self.context, self.partial_index, self.notes)
 
     def __repr__(self) -> str:
         size = "None" if self.result is None else f"<{_length(self.result)} chars>"

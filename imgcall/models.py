@@ -53,6 +53,7 @@ class ImageGenerationCall(BaseModel):
     _location: Location | None = PrivateAttr(default=None)
     _context: Mapping[str, Any] = PrivateAttr(default_factory=dict)
     _partial_index: int | None = PrivateAttr(default=None)
+    _notes: tuple[str, ...] = PrivateAttr(default=())
 
     @model_validator(mode="before")
     @classmethod
@@ -88,11 +89,18 @@ class ImageGenerationCall(BaseModel):
         """0-based index of a partial image; ``None`` for a final image."""
         return self._partial_index
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the scanner noted about the item (e.g. that it was found by its content);
+        decoding adds these to the image's warnings."""
+        return self._notes
+
     def with_origin(
         self,
         location: Location | None = None,
         context: Mapping[str, Any] | None = None,
         partial_index: int | None = None,
+        notes: tuple[str, ...] = (),
     ) -> ImageGenerationCall:
         """Attach where the item came from; returns ``self`` (origin is not part of the data)."""
         if location is not None:
@@ -101,6 +109,8 @@ class ImageGenerationCall(BaseModel):
             self._context = dict(context)
         if partial_index is not None:
             self._partial_index = partial_index
+        if notes:
+            self._notes = self._notes + tuple(notes)
         return self
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:

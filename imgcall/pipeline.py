@@ -122,14 +122,14 @@ def as_sources(source: object) -> list[object]:
     return [source]
 
 
-def scan_units(sources: list[object], partials: bool) -> Iterator[Unit]:
+def scan_units(sources: list[object], partials: bool, discover: bool = True) -> Iterator[Unit]:
     """Scan each source in turn and number what is found, across all sources."""
     from .scan import scan_items
 
     index = 0
     for raw in sources:
         source, label, stem = _describe_source(raw)
-        found_iter = scan_items(source, partials=partials, name=label)
+        found_iter = scan_items(source, partials=partials, name=label, discover=discover)
         while True:
             try:
                 found = next(found_iter)

@@ -1,10 +1,10 @@
 """Finding items: `iter_calls` over any source, recognising the shape by content.
 
-The work is split in three: `imgcall.framing` turns a source into parsed records one
-at a time (a whole JSON document, JSON Lines, or SSE events), `imgcall.streams` routes
-each record to the reader for its shape and remembers what a stream needs, and
-`imgcall.envelopes` holds one small reader per shape. Nothing is read ahead of what the
-caller consumes, so a live stream's images come out as they arrive.
+The work is split in two: `imgcall.framing` turns a source into parsed records one at a
+time (a whole JSON document, JSON Lines, or SSE events), and `imgcall.providers` routes
+each record to the reader for its shape (one module per provider family, and a search
+by content for shapes nobody registered). Nothing is read ahead of what the caller
+consumes, so a live stream's images come out as they arrive.
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Literal
 
-from .envelopes import Found
 from .errors import InvalidInputError, Problem
 from .framing import read_records
 from .items import Item, Location
-from .streams import Scanner
+from .providers import Found, Walker
 
 if TYPE_CHECKING:
     from .models import ImageGenerationCall
@@ -32,6 +31,7 @@ def iter_calls(
     *,
     partials: bool = False,
     errors: Errors = "raise",
+    discover: bool = True,
 ) -> Iterator[ImageGenerationCall]:
     """Yield every image item found in ``source``, in order.
 
@@ -62,11 +62,13 @@ def iter_calls(
     """
     if errors not in _ERRORS:
         raise ValueError(f"errors must be one of {', '.join(_ERRORS)}; got {errors!r}")
-    return _calls(source, partials, errors)
+    return _calls(source, partials, errors, discover)
 
 
-def _calls(source: object, partials: bool, errors: Errors) -> Iterator[ImageGenerationCall]:
-    for found in scan(source, partials=partials):
+def _calls(
+    source: object, partials: bool, errors: Errors, discover: bool
+) -> Iterator[ImageGenerationCall]:
+    for found in scan(source, partials=partials, discover=discover):
         if isinstance(found, Problem):
             if errors == "raise":
                 raise found.error
@@ -75,26 +77,26 @@ def _calls(source: object, partials: bool, errors: Errors) -> Iterator[ImageGene
 
 
 def scan(
-    source: object, *, partials: bool = False, name: str | None = None
+    source: object, *, partials: bool = False, name: str | None = None, discover: bool = True
 ) -> Iterator[ImageGenerationCall | Problem]:
     """Yield every call and every problem found in ``source`` (the engine of `iter_calls`).
 
     ``name`` replaces the input's name in locations (the CLI passes ``"<stdin>"``).
     """
-    for found in scan_items(source, partials=partials, name=name):
+    for found in scan_items(source, partials=partials, name=name, discover=discover):
         # An Item holds only what the model accepts (tests/test_items.py compares them).
         yield found.to_call() if isinstance(found, Item) else found
 
 
 def scan_items(
-    source: object, *, partials: bool = False, name: str | None = None
+    source: object, *, partials: bool = False, name: str | None = None, discover: bool = True
 ) -> Iterator[Found]:
     """`scan` without building pydantic models: what saving and decoding consume.
 
     Yields `imgcall.items.Item` records (see `imgcall.items` for why) and problems.
     """
     label, records = read_records(source, name)
-    scanner = Scanner(partials=partials)
+    scanner = Walker(partials=partials, discover=discover)
     for record in records:
         location = Location(label, record.pointer, record.line)
         if record.error is not None:

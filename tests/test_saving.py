@@ -510,7 +510,7 @@ def test_partials_are_named_after_their_index(
     import imgcall.scan
 
     def fake_scan(
-        source: object, *, partials: bool = False, name: str | None = None
+        source: object, *, partials: bool = False, name: str | None = None, discover: bool = True
     ) -> Iterator[Any]:
         assert partials
         for k in range(2):

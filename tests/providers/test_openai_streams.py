@@ -1,4 +1,4 @@
-"""imgcall.streams: stream events: each final once, partials, cut-off streams, laziness."""
+"""imgcall.providers.openai_streams: each final once, partials, cut-off streams, laziness."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from imgcall.image import DecodedImage
 from imgcall.models import ImageGenerationCall, Location
 from imgcall.scan import scan
 
-ENVELOPES = Path(__file__).resolve().parent.parent / "fixtures" / "envelopes"
+ENVELOPES = Path(__file__).resolve().parents[2] / "fixtures" / "envelopes"
 # The 1x1 PNG of the OpenRouter OpenAPI spec.
 PNG_1X1 = (
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"

@@ -1,7 +1,8 @@
-"""imgcall.envelopes: one reader per shape (responses, server tool, chat, Images API, batch)."""
+"""imgcall.providers.openai: items, responses, chat completions, Images API bodies, batch lines."""
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 from pathlib import Path
@@ -10,7 +11,6 @@ from typing import Any
 import pytest
 
 import imgcall
-from imgcall import envelopes as env
 from imgcall.errors import (
     EmptyResultError,
     ImageGenerationFailedError,
@@ -19,11 +19,11 @@ from imgcall.errors import (
     Problem,
     UnsupportedResultError,
 )
-from imgcall.items import Item
 from imgcall.models import ImageGenerationCall, Location
+from imgcall.providers import Walker, openai
 from imgcall.scan import scan
 
-ENVELOPES = Path(__file__).resolve().parent.parent / "fixtures" / "envelopes"
+ENVELOPES = Path(__file__).resolve().parents[2] / "fixtures" / "envelopes"
 # The 1x1 PNG of the OpenRouter OpenAPI spec.
 PNG_1X1 = (
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
@@ -57,6 +57,10 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+def is_images_body(value: dict[str, Any]) -> bool:
+    return openai.ImagesBody(Walker()).claims(value)
 
 
 # -- Responses ---------------------------------------------------------------------------
@@ -122,73 +126,6 @@ def test_list_of_sdk_like_items_is_read() -> None:
             return {"type": "image_generation_call", "id": self.id, "status": "completed"}
 
     assert [c.id for c in calls([SdkItem("a"), SdkItem("b")])] == ["a", "b"]
-
-
-# -- OpenRouter server tool ----------------------------------------------------------------
-
-
-def test_server_tool_items_become_completed_calls_with_stable_ids() -> None:
-    path = fixture("server_tool_b64.json")
-    first, second = calls(path)
-    assert (first.id, first.status, first.location) == (
-        "ig_tmp_abc123",
-        "completed",
-        Location(str(path), "/output/0/imageB64"),
-    )
-    assert first.context["revised_prompt"] == "A lighthouse at dusk."
-    assert first.context["response_id"] == "resp_or_tool"
-    # No id of its own: <response id>-img<output index>, the same on every run.
-    assert second.id == "resp_or_tool-img1"
-    assert [c.id for c in calls(path)] == ["ig_tmp_abc123", "resp_or_tool-img1"]
-    assert imgcall.decode(first).format == "PNG" and imgcall.decode(second).format == "WEBP"
-
-
-@pytest.mark.usefixtures("no_network")
-def test_server_tool_url_is_a_problem_and_never_fetched() -> None:
-    path = fixture("server_tool_url.json")
-    (problem,) = found(path)
-    assert isinstance(problem, Problem) and isinstance(problem.error, UnsupportedResultError)
-    assert problem.id == "ig_tmp_url" and problem.location == Location(
-        str(path), "/output/0/result"
-    )
-    assert "https://example.com/image.png" in str(problem.error)
-    assert "never fetches" in str(problem.error)
-    with pytest.raises(UnsupportedResultError):
-        list(imgcall.iter_calls(path))
-
-
-def test_server_tool_prefers_inline_data_over_a_url() -> None:
-    value = {
-        "type": "openrouter:image_generation",
-        "result": "https://example.com/x.png",
-        "imageB64": PNG_1X1,
-        "status": "completed",
-    }
-    call = env.server_tool(value, Location("in"), {"response_id": "r"}, 3)
-    assert isinstance(call, Item)
-    assert (call.id, call.result) == ("r-img3", PNG_1X1)
-
-
-def test_server_tool_without_data_keeps_its_status_or_fails_with_its_error() -> None:
-    pending = env.server_tool(
-        {"type": "openrouter:image_generation", "id": "t1", "status": "in_progress"},
-        Location("in"),
-        {},
-        0,
-    )
-    assert isinstance(pending, Item)
-    assert (pending.status, pending.result) == ("in_progress", None)
-    with pytest.raises(imgcall.ImageNotReadyError):
-        imgcall.decode(pending.to_call())
-    failed = env.server_tool(
-        {"type": "openrouter:image_generation", "id": "t2", "status": "error", "error": "quota"},
-        Location("in"),
-        {},
-        0,
-    )
-    assert isinstance(failed, Item) and failed.status == "failed"
-    with pytest.raises(ImageGenerationFailedError, match="quota"):
-        imgcall.decode(failed.to_call())
 
 
 # -- chat completions --------------------------------------------------------------------
@@ -260,44 +197,11 @@ def test_images_body_url_entry_is_a_problem() -> None:
 
 
 def test_what_counts_as_an_images_body() -> None:
-    assert env.is_images_body({"created": 1, "data": []})
-    assert env.is_images_body({"data": [{"b64_json": "x"}, {"url": "y"}]})
-    assert not env.is_images_body({"object": "list", "data": [{"b64_json": "x"}]})
-    assert not env.is_images_body({"data": [{"id": "file_1"}]})
-    assert not env.is_images_body({"data": []})
-
-
-# -- synthetic ids and error text ---------------------------------------------------------
-
-
-def test_base_id_prefers_response_id_then_custom_id_then_time_then_input_name() -> None:
-    where = Location("out/batch.jsonl", line=7)
-    assert env.base_id({"response_id": "r", "custom_id": "c"}, where, 5) == "r"
-    assert env.base_id({"custom_id": "c"}, where, 5) == "c"
-    assert env.base_id({}, where, 5) == "img-5"
-    assert env.base_id({}, where, True) == "batch-7"
-    assert env.base_id({}, Location("out/body.json")) == "body"
-    assert env.base_id({}, Location("<input>")) == "image"
-
-
-def test_images_body_without_created_is_named_after_the_input(tmp_path: Path) -> None:
-    path = tmp_path / "dalle.json"
-    path.write_text(json.dumps({"data": [{"b64_json": PNG_1X1}, {"b64_json": PNG_1X1}]}))
-    assert [c.id for c in calls(path)] == ["dalle-0", "dalle-1"]
-
-
-def test_describe_error() -> None:
-    assert env.describe_error({"message": "m", "code": "c"}) == "m (c)"
-    assert env.describe_error({"message": "m", "type": "t"}) == "m (t)"
-    assert env.describe_error({"code": "c"}) == "c"
-    assert env.describe_error({"param": None}) == "{'param': None}"
-    assert env.describe_error("plain") == "plain"
-
-
-def test_error_body_is_a_problem() -> None:
-    (problem,) = found({"error": {"message": "Invalid API key", "code": 401}})
-    assert isinstance(problem.error, ImageGenerationFailedError)
-    assert problem.reason == "the API reported an error: Invalid API key (401)"
+    assert is_images_body({"created": 1, "data": []})
+    assert is_images_body({"data": [{"b64_json": "x"}, {"url": "y"}]})
+    assert not is_images_body({"object": "list", "data": [{"b64_json": "x"}]})
+    assert not is_images_body({"data": [{"id": "file_1"}]})
+    assert not is_images_body({"data": []})
 
 
 # -- Batch API ---------------------------------------------------------------------------
@@ -412,3 +316,73 @@ def test_iter_calls_raises_the_first_batch_problem_and_skip_drops_them() -> None
         "img-0005-0",
         "img-0005-1",
     ]
+
+
+def test_images_body_without_created_is_named_after_the_input(tmp_path: Path) -> None:
+    path = tmp_path / "dalle.json"
+    path.write_text(json.dumps({"data": [{"b64_json": PNG_1X1}, {"b64_json": PNG_1X1}]}))
+    assert [c.id for c in calls(path)] == ["dalle-0", "dalle-1"]
+
+
+def test_error_body_is_a_problem() -> None:
+    (problem,) = found({"error": {"message": "Invalid API key", "code": 401}})
+    assert isinstance(problem.error, ImageGenerationFailedError)
+    assert problem.reason == "the API reported an error: Invalid API key (401)"
+
+
+# -- code interpreter, moderation, Azure ---------------------------------------------------
+
+PROVIDERS = Path(__file__).resolve().parents[2] / "fixtures" / "providers"
+
+
+def test_code_interpreter_image_in_a_response() -> None:
+    value = json.loads((PROVIDERS / "code_interpreter_response.json").read_text())
+    (image,) = imgcall.iter_images(PROVIDERS / "code_interpreter_response.json")
+    url = value["output"][0]["outputs"][1]["url"]
+    assert image.data == base64.b64decode(url.split(",", 1)[1])
+    assert image.id == "ci_68b1f0c2d4e48190-0"
+    assert image.context["response_id"] == "resp_68b1f0a2c6a48190"
+    assert image.context["container_id"] == "cntr_68b1f0a7b5ac8190"
+
+
+def test_code_interpreter_image_in_a_stream_is_seen_once() -> None:
+    text = (PROVIDERS / "code_interpreter_stream.sse").read_text()
+    assert text.count('"type":"image","url"') == 2  # in output_item.done and completed
+    found = list(imgcall.iter_images(PROVIDERS / "code_interpreter_stream.sse", errors="collect"))
+    assert [(type(x).__name__, x.id) for x in found] == [("DecodedImage", "ci_68b1f0c2d4e48190-0")]
+
+
+def test_moderation_blocked_item_keeps_its_code() -> None:
+    (problem,) = imgcall.iter_images(PROVIDERS / "openai_moderation_blocked.json", errors="collect")
+    assert isinstance(problem, Problem) and problem.code == "moderation_blocked"
+    assert "rejected by the safety system" in problem.reason
+
+
+def test_azure_images_body_keeps_filter_results_and_usage_in_the_context() -> None:
+    (image,) = imgcall.iter_images(PROVIDERS / "azure_images_body.json")
+    assert image.context["content_filter_results"]["violence"] == {
+        "filtered": False,
+        "severity": "safe",
+    }
+    assert image.context["usage"]["total_tokens"] == 4179
+    assert image.context["revised_prompt"] == "A cosy reading nook with warm light"
+
+
+def test_azure_policy_error_names_both_codes_and_keeps_the_verdicts() -> None:
+    (problem,) = found(PROVIDERS / "azure_error.json")
+    assert isinstance(problem, Problem) and problem.code == "content_policy_violation"
+    assert "ResponsibleAIPolicyViolation" in problem.reason
+    assert problem.context["content_filter_results"]["violence"]["filtered"] is True
+
+
+def test_unknown_output_item_types_are_searched_by_content() -> None:
+    body = {
+        "id": "resp_x",
+        "object": "response",
+        "output": [
+            {"type": "future_image_tool", "id": "fi_1", "image": f"data:image/png;base64,{PNG_1X1}"}
+        ],
+    }
+    with pytest.warns(imgcall.ImgcallWarning, match="found by its content"):
+        (image,) = imgcall.iter_images(body)
+    assert image.id == "resp_x-output-0-image"
