@@ -185,3 +185,45 @@ def split_halves(path: Path) -> tuple[Path, Path]:
 def file_mb(path: Path) -> float:
     """Size of ``path`` in MB (10^6 bytes)."""
     return os.path.getsize(path) / 1e6
+
+
+def _gemini_response(response_id: str, parts: list[dict[str, object]]) -> dict[str, object]:
+    return {
+        "candidates": [
+            {"content": {"parts": parts, "role": "model"}, "finishReason": "STOP", "index": 0}
+        ],
+        "usageMetadata": {"promptTokenCount": 14, "totalTokenCount": 1304},
+        "modelVersion": "gemini-3-pro-image-preview",
+        "responseId": response_id,
+    }
+
+
+def _gemini_part(data: str, signature: str) -> dict[str, object]:
+    return {"inlineData": {"mimeType": "image/png", "data": data}, "thoughtSignature": signature}
+
+
+def thought_signature(size: int = 1_000_000, seed: int = 99) -> str:
+    """Base64 of opaque bytes, as large as the ~1 MB ``thoughtSignature`` Gemini sends."""
+    return base64.b64encode(random.Random(seed).randbytes(size * 3 // 4)).decode("ascii")
+
+
+def write_gemini_doc(path: Path, pngs: list[bytes]) -> Path:
+    """A Gemini ``generateContent`` response: each image beside a 1 MB thoughtSignature."""
+    signature = thought_signature()
+    parts: list[dict[str, object]] = [{"text": "Here are the images."}]
+    parts += [_gemini_part(base64.b64encode(d).decode("ascii"), signature) for d in pngs]
+    path.write_text(json.dumps(_gemini_response("bench-gemini", parts)))
+    return path
+
+
+def write_gemini_jsonl(path: Path, pngs: list[bytes], lines: int) -> Path:
+    """Gemini Batch API output: ``key`` + ``response`` lines, one image (and signature) each."""
+    encoded = [base64.b64encode(data).decode("ascii") for data in pngs]
+    signature = thought_signature()
+    with open(path, "w") as fh:
+        for n in range(lines):
+            response = _gemini_response(
+                f"bench-{n:06d}", [_gemini_part(encoded[n % len(encoded)], signature)]
+            )
+            fh.write(json.dumps({"key": f"req-{n:06d}", "response": response}) + "\n")
+    return path

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from bench import corpora
 from bench.plot import plot
+from bench.providers import run_providers
 
 HERE = Path(__file__).resolve().parent
 BASELINES = HERE / "baselines"
@@ -58,6 +59,8 @@ class Variant:
     input_mb: float
     uses_out: bool = True
     runs: list[Run] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    """Extra environment variables (``PYTHONPATH`` for an older imgcall)."""
 
     def median(self, attr: str) -> float:
         values = [getattr(r, attr) for r in self.runs if getattr(r, attr) is not None]
@@ -77,11 +80,11 @@ def script(path: Path, *args: str) -> list[str]:
     return [*CHILD, "script", str(path), *args]
 
 
-def run_once(argv: list[str], out: Path | None) -> Run:
+def run_once(argv: list[str], out: Path | None, extra_env: dict[str, str] | None = None) -> Run:
     """Run ``argv`` (``{out}`` replaced) in a child process; wall time and peak RSS."""
     args = [a.replace("{out}", str(out)) if out is not None else a for a in argv]
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
-        env = {**os.environ, "IMGCALL_BENCH_RSS": rss.name}
+        env = {**os.environ, **(extra_env or {}), "IMGCALL_BENCH_RSS": rss.name}
         start = time.perf_counter()
         proc = subprocess.run(args, capture_output=True, env=env, check=False)
         wall = time.perf_counter() - start
@@ -109,7 +112,9 @@ def measure(variants: list[Variant], reps: int, scratch: Path, label: str) -> No
             out = scratch / f"out-{variant.name}-{rep}"
             if out.exists():
                 shutil.rmtree(out)
-            variant.runs.append(run_once(variant.argv, out if variant.uses_out else None))
+            variant.runs.append(
+                run_once(variant.argv, out if variant.uses_out else None, variant.env)
+            )
             shutil.rmtree(out, ignore_errors=True)
 
 
@@ -299,7 +304,26 @@ def run_all(scratch: Path, reps: int, *, quick: bool, big: bool) -> dict[str, ob
         ),
     ]
 
-    # 6. A stream transcript with partial images, whole process.
+    # 6. Other providers' shapes, and the known shapes before and after the registry.
+    more, more_targets = run_providers(
+        scratch,
+        reps,
+        quick,
+        pngs,
+        doc,
+        jsonl,
+        variant=_variant,
+        measure=measure,
+        ratio=ratio,
+        target=_target,
+        script=script,
+        cli=cli,
+        interp_rss=interp.median("rss_mb"),
+    )
+    scenarios.update(more)
+    targets += more_targets
+
+    # 7. A stream transcript with partial images, whole process.
     cli_sse = Variant(
         "imgcall extract --partials",
         [*cli, "extract", str(sse), "-o", "{out}", "-q", "--partials"],
@@ -357,6 +381,12 @@ def run_all(scratch: Path, reps: int, *, quick: bool, big: bool) -> dict[str, ob
         },
         "targets": [asdict(t) for t in targets],
     }
+
+
+def _variant(
+    name: str, argv: list[str], input_mb: float, *, env: dict[str, str] | None = None
+) -> Variant:
+    return Variant(name, argv, input_mb, env=env or {})
 
 
 def _target(name: str, value: float, goal: str, bound: float, *, lower: bool = False) -> Target:

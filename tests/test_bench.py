@@ -39,5 +39,12 @@ def test_quick_benchmark_writes_its_reports(tmp_path: Path) -> None:
     lines = {row["variant"]: row for row in report["scenarios"]["JSON Lines, whole process"]}
     assert lines["two -j 1 on halves (bound)"]["images"] == lines["imgcall extract -j 1"]["images"]
     assert lines["imgcall extract -j 1"]["images"] == 20
+    # The provider scenarios: the Gemini shape saves the same images as the OpenAI one.
+    gemini = report["scenarios"]["Gemini response vs Responses document, library (work time)"]
+    assert [row["images"] for row in gemini] == [3, 3]
+    batch = report["scenarios"]["Gemini batch JSON Lines, whole process"]
+    assert batch[0]["images"] == 10
+    before = report["scenarios"]["known shapes before and after the registry"]
+    assert [row["images"] for row in before] == [3, 3, 20, 20]
     assert (out / "results.md").read_text().startswith("# imgcall benchmark results")
     assert (out / "results.png").read_bytes().startswith(b"\x89PNG")

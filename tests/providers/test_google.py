@@ -306,3 +306,17 @@ def test_extract_saves_a_gemini_image_and_reports_a_blocked_one(tmp_path: Path) 
         ("saved", None),
         ("failed", "IMAGE_SAFETY"),
     ]
+
+
+def test_readme_providers_example_runs_as_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from imgcall.cli import cli
+
+    repo = PROVIDERS.parents[1]
+    body = (repo / "README.md").read_text().split("## Inputs imgcall understands\n", 1)[1]
+    command, *expected = body.split("```console\n", 1)[1].split("```", 1)[0].splitlines()
+    monkeypatch.chdir(repo)
+    result = CliRunner().invoke(cli, command.removeprefix("$ imgcall ").split())
+    assert result.exit_code == 1
+    assert result.output.splitlines() == expected
