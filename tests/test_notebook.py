@@ -715,3 +715,13 @@ def test_watch_never_replaces_a_final_with_a_late_partial(
         ("display", 3),
     ]
     assert display.log[1][2] is final
+
+
+def test_a_broken_json_line_reads_as_its_location_in_the_text_view(tmp_path: Any) -> None:
+    good = {"type": "image_generation_call", "id": "ig_1", "status": "failed"}
+    source = tmp_path / "batch.jsonl"
+    source.write_text(json.dumps(good) + "\n" + '{"id": "cut off\n' + json.dumps(good) + "\n")
+    text = repr(show(source))
+    (line,) = [x for x in text.splitlines() if "InvalidInputError" in x]
+    assert line.startswith(f"  {source}:2")
+    assert "None" not in line and "?" not in line
