@@ -1,0 +1,55 @@
+"""Holding Ctrl-C back while an image and its manifest line are written.
+
+The library never installs a signal handler. A run marks the few lines that write a file
+and its manifest line with `shielded`; a program that wants Ctrl-C to finish that file
+first (``imgcall extract``) installs a SIGINT handler that calls `defer_interrupt`, which
+says whether a write is under way and, if so, remembers the request. The program then
+stops at the next record with `take_pending`. Anywhere else (reading the input, decoding)
+the handler raises `KeyboardInterrupt` at once, which leaves nothing half-written either:
+files are written atomically and temporary files are removed.
+
+Signal handlers run in the main thread only, so only the main thread's writes are shielded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["defer_interrupt", "shielded", "take_pending"]
+
+
+class _State:
+    depth = 0
+    pending = False
+
+
+_state = _State()
+
+
+@contextmanager
+def shielded() -> Iterator[None]:
+    """Mark a write that a deferring SIGINT handler lets finish."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _state.depth += 1
+    try:
+        yield
+    finally:
+        _state.depth -= 1
+
+
+def defer_interrupt() -> bool:
+    """For a SIGINT handler: True (and the request is kept) while a write is under way."""
+    if _state.depth > 0:
+        _state.pending = True
+        return True
+    return False
+
+
+def take_pending() -> bool:
+    """True once if an interrupt was deferred since the last call."""
+    pending, _state.pending = _state.pending, False
+    return pending
