@@ -9,15 +9,17 @@ the handler raises `KeyboardInterrupt` at once, which leaves nothing half-writte
 files are written atomically and temporary files are removed.
 
 Signal handlers run in the main thread only, so only the main thread's writes are shielded.
+`finish_writes_on_ctrl_c` is that handler, for the command line.
 """
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["defer_interrupt", "shielded", "take_pending"]
+__all__ = ["defer_interrupt", "finish_writes_on_ctrl_c", "shielded", "take_pending"]
 
 
 class _State:
@@ -53,3 +55,31 @@ def take_pending() -> bool:
     """True once if an interrupt was deferred since the last call."""
     pending, _state.pending = _state.pending, False
     return pending
+
+
+@contextmanager
+def finish_writes_on_ctrl_c() -> Iterator[None]:
+    """While inside, Ctrl-C lets the image being written finish (for a command line).
+
+    Elsewhere Ctrl-C raises `KeyboardInterrupt` at once, as usual; during a `shielded`
+    write it is held until the write is done (see `take_pending`). A SIGINT that the
+    shell set to be ignored (``nohup``, background jobs) stays ignored; outside the main
+    thread nothing changes.
+    """
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if not defer_interrupt():
+            raise KeyboardInterrupt
+
+    try:
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread: signals are not ours to handle
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -15,14 +15,17 @@ This module is part of the command line: the library never prints.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import stat
 import time
 from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 from .image import human_bytes
 
-__all__ = ["DELAY", "INTERVAL", "CountingReader", "Position", "Progress"]
+__all__ = ["DELAY", "INTERVAL", "CountingReader", "Position", "Progress", "for_inputs"]
 
 DELAY = 0.5
 """Seconds a run lasts before its bar appears."""
@@ -183,3 +186,30 @@ class Progress:
         filled = round(room * fraction)
         bar = f"imgcall  [{'#' * filled}{'-' * (room - filled)}]{tail}"
         return bar[: width - 1]
+
+
+def for_inputs(
+    values: Sequence[str], stdin: Any, stream: IO[str]
+) -> tuple[Progress, CountingReader]:
+    """A bar on ``stream`` for a run over the command line's INPUTs (``-`` is ``stdin``),
+    and the reader to pass the library instead of ``stdin`` so that its bytes count."""
+    counter = CountingReader(stdin)
+    inputs: list[tuple[str, int | None, CountingReader | None]] = []
+    for name in list(values) or ["-"]:
+        if name == "-":
+            inputs.append(("<stdin>", _stream_size(stdin), counter))
+        else:
+            size = 0
+            with contextlib.suppress(OSError):
+                size = os.path.getsize(name)
+            inputs.append((name, size, None))
+    return Progress(stream, Position(inputs)), counter
+
+
+def _stream_size(stream: Any) -> int | None:
+    """The bytes left in a stream that is a regular file (``< file``), else ``None``."""
+    try:
+        info = os.fstat(stream.fileno())
+        return info.st_size - stream.tell() if stat.S_ISREG(info.st_mode) else None
+    except (OSError, ValueError, AttributeError):  # a pipe, a closed or fake stream
+        return None

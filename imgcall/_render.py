@@ -142,8 +142,7 @@ def interrupted_line(counts: RunCounts) -> str:
     done = counts.saved + counts.overwritten + counts.existing + counts.duplicates
     return (
         f"imgcall: interrupted after {done} image{'s' if done != 1 else ''}; every file "
-        "written is complete and in the manifest (run it again to go on: files already "
-        "there count as done)"
+        "written is complete (run it again to go on: files already there count as done)"
     )
 
 

@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import stat
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -131,61 +129,6 @@ def _inputs(values: Sequence[str], counter: CountingReader | None = None) -> lis
         )
     source = counter if counter is not None else stdin
     return [Input(source, "<stdin>", "stdin") if name == "-" else name for name in names]
-
-
-def _progress(values: Sequence[str]) -> tuple[Progress, CountingReader]:
-    """A progress bar for a run over ``values``, and the reader that counts stdin."""
-    from ._progress import CountingReader, Position, Progress
-
-    stdin = _stdin()
-    counter = CountingReader(stdin)
-    inputs: list[tuple[str, int | None, CountingReader | None]] = []
-    for name in list(values) or ["-"]:
-        if name == "-":
-            inputs.append(("<stdin>", _stream_size(stdin), counter))
-        else:
-            size = 0
-            with contextlib.suppress(OSError):
-                size = os.path.getsize(name)
-            inputs.append((name, size, None))
-    return Progress(sys.stderr, Position(inputs)), counter
-
-
-def _stream_size(stream: BinaryIO) -> int | None:
-    """The bytes left in a stream that is a regular file (``< file``), else ``None``."""
-    try:
-        info = os.fstat(stream.fileno())
-        return info.st_size - stream.tell() if stat.S_ISREG(info.st_mode) else None
-    except (OSError, ValueError, AttributeError):  # a pipe, a closed or fake stream
-        return None
-
-
-@contextlib.contextmanager
-def _finish_writes_on_ctrl_c() -> Iterator[None]:
-    """Let Ctrl-C finish the image being written (see `imgcall._interrupt`).
-
-    Elsewhere Ctrl-C raises `KeyboardInterrupt` at once, as usual; while a file and its
-    manifest line are written, it is held until they are done. A SIGINT that the shell
-    set to be ignored (``nohup``, background jobs) stays ignored.
-    """
-    from ._interrupt import defer_interrupt
-
-    def on_sigint(signum: int, frame: object) -> None:
-        if not defer_interrupt():
-            raise KeyboardInterrupt
-
-    try:
-        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-            yield
-            return
-        previous = signal.signal(signal.SIGINT, on_sigint)
-    except ValueError:  # not the main thread: signals are not ours to handle
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _broken_pipe() -> SystemExit:
@@ -357,7 +300,7 @@ def extract(
                 written is finished first), 141 standard output closed.
     """
     from . import _render
-    from ._interrupt import take_pending
+    from ._interrupt import finish_writes_on_ctrl_c, take_pending
     from .errors import ImgcallError, OutputError
     from .records import MANIFEST_NAME
     from .saving import iter_save
@@ -365,7 +308,9 @@ def extract(
     bar: Progress | None = None
     counter: CountingReader | None = None
     if not quiet and _stderr_is_tty():
-        bar, counter = _progress(inputs)
+        from ._progress import for_inputs
+
+        bar, counter = for_inputs(inputs, _stdin(), sys.stderr)
     sources = _inputs(inputs, counter)
     workers = jobs or os.cpu_count() or 1
     tally = _Tally()
@@ -388,7 +333,7 @@ def extract(
         raise SystemExit(EXIT_USAGE) from exc
     interrupted = complete = False
     try:
-        with _finish_writes_on_ctrl_c():
+        with finish_writes_on_ctrl_c():
             try:
                 for record in records:
                     tally.add(record)
