@@ -287,7 +287,7 @@ def test_gallery_of_a_response_with_a_failed_item() -> None:
     assert "ImageGenerationFailedError" in html
     assert "Your request was rejected by the safety system." in html
     assert "A lighthouse on a cliff at sunset, flat colours." in html
-    assert "96x64" in html and "more not shown" not in html
+    assert "384x256" in html and "more not shown" not in html
 
 
 def test_failed_items_appear_as_cards_with_their_reason(
