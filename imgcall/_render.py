@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from .records import ItemRecord, RunCounts
 
 __all__ = [
+    "cli_words",
     "extract_summary",
+    "interrupted_line",
     "ls_summary",
     "nothing_found",
     "printable",
@@ -27,10 +29,31 @@ __all__ = [
     "table",
 ]
 
+# The library's advice names its Python arguments; on the command line the same advice
+# names the flag. Each key is the library's exact wording (tests/test_cli.py runs each case).
+_CLI_WORDS = {
+    "(raise Limits(max_pixels=...) to allow it)": "(raise --max-pixels to allow it)",
+    "(raise Limits(max_bytes=...) to allow it)": "(raise --max-bytes to allow it)",
+    "choose what to do with on_conflict 'rename', 'skip' or 'overwrite' "
+    "(--on-conflict on the command line)": "choose what to do with --on-conflict rename, "
+    "skip or overwrite",
+    "(strict_status is set)": "(--strict-status is set)",
+    "(ask for partials to get them: --partials, or partials=True)": "(ask for them with "
+    "--partials)",
+}
+
 
 def printable(text: str) -> str:
     """``text`` with control characters escaped, so hostile ids cannot garble a terminal."""
     return text if text.isprintable() else repr(text)[1:-1]
+
+
+def cli_words(text: str) -> str:
+    """``text`` with the library's advice worded for the command line (flags, not arguments)."""
+    for python, flag in _CLI_WORDS.items():
+        if python in text:
+            text = text.replace(python, flag)
+    return text
 
 
 def _who(record: ItemRecord) -> str:
@@ -44,7 +67,7 @@ def problem_line(record: ItemRecord) -> str:
     """One stderr line naming the input or item and the reason."""
     error = record.error
     # Reasons can quote the input (a URL, a declared format): escape them like ids.
-    reason = printable(error.reason) if error is not None else "unknown problem"
+    reason = printable(cli_words(error.reason)) if error is not None else "unknown problem"
     where = printable(record.location or record.input or "")
     if record.id is None and record.custom_id is None:  # a whole input, a broken line, ...
         return f"error: {reason}" if not where or where in reason else f"error: {where}: {reason}"
@@ -81,8 +104,14 @@ def saved_lines(
             ),
             True,
         )
+    if record.duplicate_of is not None:
+        yield (
+            f"note: {where}: {_who(record)}: duplicate of {printable(record.duplicate_of)} "
+            "(the same image, saved once)",
+            True,
+        )
     for note in record.warnings:
-        yield f"warning: {where}: {_who(record)}: {printable(note)}", True
+        yield f"warning: {where}: {_who(record)}: {printable(cli_words(note))}", True
 
 
 def extract_summary(counts: RunCounts, *, convert: str | None, manifest: Path | None) -> list[str]:
@@ -97,6 +126,8 @@ def extract_summary(counts: RunCounts, *, convert: str | None, manifest: Path | 
     saved = f"{counts.saved + counts.overwritten} saved"
     if counts.overwritten:
         saved += f" ({counts.overwritten} overwritten)"
+    if counts.duplicates:
+        saved += f", {counts.duplicates} duplicate{'s' if counts.duplicates != 1 else ''}"
     problems = _problems(counts)
     where = f" (manifest: {manifest})" if manifest is not None else ""
     lines.append(
@@ -104,6 +135,15 @@ def extract_summary(counts: RunCounts, *, convert: str | None, manifest: Path | 
         f"{problems}{where}"
     )
     return lines
+
+
+def interrupted_line(counts: RunCounts) -> str:
+    """What ``imgcall extract`` says when Ctrl-C stopped it (after the summary)."""
+    done = counts.saved + counts.overwritten + counts.existing + counts.duplicates
+    return (
+        f"imgcall: interrupted after {done} image{'s' if done != 1 else ''}; every file "
+        "written is complete (run it again to go on: files already there count as done)"
+    )
 
 
 def ls_summary(counts: RunCounts) -> str:
@@ -146,8 +186,8 @@ def _row(record: ItemRecord) -> tuple[str, ...]:
     if record.partial_index is not None:
         notes.append(f"partial {record.partial_index}")
     if record.error is not None:
-        notes.append(record.error.reason)
-    notes.extend(record.warnings)
+        notes.append(cli_words(record.error.reason))
+    notes.extend(cli_words(note) for note in record.warnings)
     return (
         str(record.index) if record.index is not None else "-",
         printable(record.id) if record.id is not None else "-",

@@ -12,6 +12,10 @@ words them, and maps the outcome to an exit code in one place (`exit_code_for`,
       input that is otherwise read is an item problem: 1)
 3     no image found in the input (nothing image-like at all; items that were found but
       all failed give 1)
+130   interrupted (Ctrl-C): the file being written is finished, its manifest line
+      written, the summary printed
+141   standard output was closed (``imgcall extract ... | head``): the run stops quietly,
+      as a program killed by SIGPIPE does
 ====  =================================================================================
 
 Library modules are imported inside the commands, so ``imgcall --version`` and
@@ -25,17 +29,20 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
 from . import __version__
 
 if TYPE_CHECKING:
+    from ._progress import CountingReader, Progress
     from .decoding import Limits
     from .records import ItemRecord
 
 __all__ = [
+    "EXIT_BROKEN_PIPE",
+    "EXIT_INTERRUPTED",
     "EXIT_NO_IMAGES",
     "EXIT_OK",
     "EXIT_PROBLEMS",
@@ -50,9 +57,13 @@ EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 EXIT_NO_IMAGES = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what shells report for a closed pipe
 
-# A progress bar is drawn only for inputs larger than this, and only on a terminal.
-PROGRESS_MIN_BYTES = 50_000_000
+# The defaults of imgcall.Limits, spelled out so that --help does not import the decoder
+# (tests/test_cli.py checks that they agree).
+DEFAULT_MAX_PIXELS = 64_000_000
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -100,8 +111,11 @@ def _echo_err(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _inputs(values: Sequence[str]) -> list[object]:
-    """The sources for the library: paths as given, ``-`` (or nothing) as standard input."""
+def _inputs(values: Sequence[str], counter: CountingReader | None = None) -> list[object]:
+    """The sources for the library: paths as given, ``-`` (or nothing) as standard input.
+
+    ``counter`` wraps standard input to count the bytes read (for the progress bar).
+    """
     from .pipeline import Input
 
     names = list(values) or ["-"]
@@ -113,16 +127,19 @@ def _inputs(values: Sequence[str]) -> list[object]:
             "no INPUT given and standard input is a terminal; pass a file, "
             "or pipe JSON in (e.g. cat response.json | imgcall extract -)"
         )
-    return [Input(stdin, "<stdin>", "stdin") if name == "-" else name for name in names]
+    source = counter if counter is not None else stdin
+    return [Input(source, "<stdin>", "stdin") if name == "-" else name for name in names]
 
 
-def _input_bytes(values: Sequence[str]) -> int:
-    total = 0
-    for name in values:
-        if name != "-":
-            with contextlib.suppress(OSError):
-                total += os.path.getsize(name)
-    return total
+def _broken_pipe() -> SystemExit:
+    """Quiet the closed output for the rest of the process; the exit to raise."""
+    # Python's advice for SIGPIPE: point the dead stream at devnull, so the flush at exit
+    # does not print "Exception ignored ... BrokenPipeError".
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return SystemExit(EXIT_BROKEN_PIPE)
 
 
 def _stdin() -> BinaryIO:
@@ -186,7 +203,9 @@ def cli() -> None:
     callback=_check_template,
     metavar="TEMPLATE",
     help="File-name template from the fields {id} {index} {custom_id} {response_id} "
-    "{status} {sha8} {stem}; the extension always comes from the real format.",
+    "{status} {sha8} {stem}; the extension always comes from the real format. {index} "
+    "is the item's 0-based position in the run, problems included (as in the "
+    "manifest), so a name never changes when another item fails.",
 )
 @click.option(
     "--on-conflict",
@@ -218,14 +237,16 @@ def cli() -> None:
     "--max-pixels",
     type=click.IntRange(min=1),
     metavar="N",
-    show_default="64000000",
+    default=DEFAULT_MAX_PIXELS,
+    show_default=True,
     help="Largest image accepted, in pixels (width x height).",
 )
 @click.option(
     "--max-bytes",
     type=click.IntRange(min=1),
     metavar="N",
-    show_default="67108864",
+    default=DEFAULT_MAX_BYTES,
+    show_default=True,
     help="Largest image file accepted, in bytes.",
 )
 @click.option("--no-manifest", is_flag=True, help="Do not write imgcall-manifest.jsonl.")
@@ -280,72 +301,85 @@ def extract(
 
     \b
     Exit codes: 0 all saved, 1 some item could not be saved,
-                2 usage error or unreadable input, 3 no image found.
+                2 usage error, unreadable input or unusable output folder,
+                3 no image found, 130 interrupted (Ctrl-C; the file being
+                written is finished first), 141 standard output closed.
     """
     from . import _render
-    from .errors import ImgcallError
+    from ._interrupt import finish_writes_on_ctrl_c, take_pending
+    from .errors import ImgcallError, OutputError
     from .records import MANIFEST_NAME
     from .saving import iter_save
 
-    sources = _inputs(inputs)
+    bar: Progress | None = None
+    counter: CountingReader | None = None
+    if not quiet and _stderr_is_tty():
+        from ._progress import for_inputs
+
+        bar, counter = for_inputs(inputs, _stdin(), sys.stderr)
+    sources = _inputs(inputs, counter)
     workers = jobs or os.cpu_count() or 1
     tally = _Tally()
-    records = iter_save(
-        sources,
-        out_dir,
-        name=name,
-        on_conflict=on_conflict,  # type: ignore[arg-type]
-        convert=convert,
-        partials=partials,
-        manifest=not no_manifest,
-        limits=_limits(max_bytes, max_pixels),
-        check=check,  # type: ignore[arg-type]
-        strict_status=strict_status,
-        workers=workers,
-        discover=not no_discover,
-    )
-    total = _input_bytes(inputs)
-    show_bar = not quiet and total > PROGRESS_MIN_BYTES and _stderr_is_tty()
-    bar: Any = _NoBar()
-    if show_bar:
-        bar = click.progressbar(length=total, label="imgcall", file=sys.stderr)
     try:
-        with bar:
-            for record in records:
-                tally.add(record)
-                for line, to_stderr in _render.saved_lines(
-                    record, out_dir, as_json=as_json, quiet=quiet
-                ):
-                    click.echo(line, err=to_stderr)
-                # Base64 is about 4/3 of the image: a close estimate of input consumed.
-                bar.update((record.nbytes or 0) * 4 // 3)
-    except ImgcallError as exc:  # defensive: problems normally arrive as records
+        records = iter_save(
+            sources,
+            out_dir,
+            name=name,
+            on_conflict=on_conflict,  # type: ignore[arg-type]
+            convert=convert,
+            partials=partials,
+            manifest=not no_manifest,
+            limits=_limits(max_bytes, max_pixels),
+            check=check,  # type: ignore[arg-type]
+            strict_status=strict_status,
+            workers=workers,
+            discover=not no_discover,
+        )
+    except OutputError as exc:  # the folder cannot be made: found before any work
         _echo_err(f"error: {exc}")
-        raise SystemExit(exit_code_for(exc)) from exc
-    finally:
-        records.close()
-    code = run_exit_code(tally.codes, tally.counts.items)
-    if code == EXIT_NO_IMAGES:
-        _echo_err(_render.nothing_found(inputs))
-    elif not quiet:
-        written = not no_manifest and tally.counts.records and not tally.counts.manifest_failed
-        manifest = out_dir / MANIFEST_NAME if written else None
-        for line in _render.extract_summary(tally.counts, convert=convert, manifest=manifest):
-            _echo_err(line)
+        raise SystemExit(EXIT_USAGE) from exc
+    interrupted = complete = False
+    try:
+        with finish_writes_on_ctrl_c():
+            try:
+                for record in records:
+                    tally.add(record)
+                    lines = list(_render.saved_lines(record, out_dir, as_json=as_json, quiet=quiet))
+                    if bar is not None and lines:
+                        bar.clear()  # never print into the bar's line
+                    for line, to_stderr in lines:
+                        click.echo(line, err=to_stderr)
+                    if bar is not None:
+                        image = record.index is not None and record.error is None
+                        bar.update(record.input, record.nbytes, image=image, printed=bool(lines))
+                    if take_pending():  # Ctrl-C came while that file was written
+                        raise KeyboardInterrupt
+                complete = True
+            except KeyboardInterrupt:
+                interrupted = True
+            except ImgcallError as exc:  # defensive: problems normally arrive as records
+                _echo_err(f"error: {exc}")
+                raise SystemExit(exit_code_for(exc)) from exc
+            finally:
+                records.close()
+                if bar is not None:
+                    bar.finish(complete=complete)
+        code = run_exit_code(tally.codes, tally.counts.items)
+        if interrupted:
+            code = EXIT_INTERRUPTED
+        if code == EXIT_NO_IMAGES:
+            _echo_err(_render.nothing_found(inputs))
+        elif not quiet:
+            counts = tally.counts
+            written = not no_manifest and counts.placed and not counts.manifest_failed
+            manifest = out_dir / MANIFEST_NAME if written else None
+            for line in _render.extract_summary(counts, convert=convert, manifest=manifest):
+                _echo_err(line)
+        if interrupted:
+            _echo_err(_render.interrupted_line(tally.counts))
+    except BrokenPipeError:
+        raise _broken_pipe() from None
     raise SystemExit(code)
-
-
-class _NoBar:
-    """Stands in for a progress bar when none is drawn."""
-
-    def __enter__(self) -> _NoBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def update(self, n: int) -> None:
-        """Do nothing."""
 
 
 @cli.command("ls", context_settings=_CONTEXT)
@@ -358,7 +392,10 @@ class _NoBar:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object per item (manifest fields)."
 )
-def ls_command(inputs: tuple[str, ...], no_discover: bool, as_json: bool) -> None:
+@click.option(
+    "--partials", is_flag=True, help="Also list streamed partial images (note: partial K)."
+)
+def ls_command(inputs: tuple[str, ...], no_discover: bool, as_json: bool, partials: bool) -> None:
     """List the images found in INPUT files (or standard input) without writing anything.
 
     Shows a table with each item's index, id, status, format, width x height (from the
@@ -372,28 +409,36 @@ def ls_command(inputs: tuple[str, ...], no_discover: bool, as_json: bool) -> Non
 
     \b
     Exit codes: as for extract (0 all readable, 1 some item is not, 2 unreadable
-    input, 3 no image found).
+    input, 3 no image found, 130 interrupted, 141 output closed).
     """
     from . import _render
     from .saving import list_images
 
     tally = _Tally()
     rows: list[ItemRecord] = []
-    for record in list_images(_inputs(inputs), discover=not no_discover):
-        tally.add(record)
-        if as_json:
-            click.echo(record.to_json())
-        elif record.index is None:  # a whole input: not a row of the table
-            _echo_err(_render.problem_line(record))
+    try:
+        records = list_images(_inputs(inputs), partials=partials, discover=not no_discover)
+        try:
+            for record in records:
+                tally.add(record)
+                if as_json:
+                    click.echo(record.to_json())
+                elif record.index is None:  # a whole input: not a row of the table
+                    _echo_err(_render.problem_line(record))
+                else:
+                    rows.append(record)
+        except KeyboardInterrupt:
+            _echo_err("imgcall: interrupted")  # nothing was written, so nothing to finish
+            raise SystemExit(EXIT_INTERRUPTED) from None
+        if rows:
+            click.echo(_render.table(rows))
+        code = run_exit_code(tally.codes, tally.counts.items)
+        if code == EXIT_NO_IMAGES:
+            _echo_err(_render.nothing_found(inputs))
         else:
-            rows.append(record)
-    if rows:
-        click.echo(_render.table(rows))
-    code = run_exit_code(tally.codes, tally.counts.items)
-    if code == EXIT_NO_IMAGES:
-        _echo_err(_render.nothing_found(inputs))
-    else:
-        _echo_err(_render.ls_summary(tally.counts))
+            _echo_err(_render.ls_summary(tally.counts))
+    except BrokenPipeError:
+        raise _broken_pipe() from None
     raise SystemExit(code)
 
 

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._warn import warn_caller
 from .base64text import check_size, decode_base64
 from .errors import (
     CorruptImageError,
@@ -190,7 +191,7 @@ def _decode(
     width, height = _check_image(data, fmt, limits, check)
     if emit_warnings:
         for note in notes:
-            warnings.warn(f"item {call.id!r}: {note}", ImgcallWarning, stacklevel=3)
+            warn_caller(f"item {call.id!r}: {note}", ImgcallWarning)
     return DecodedImage(
         id=call.id,
         status=str(status),

@@ -50,8 +50,8 @@ __all__ = [
 class ImgcallError(Exception):
     """Base class of every error imgcall raises.
 
-    ``reason`` is the bare explanation; ``str(error)`` prefixes it with the item id and
-    location, e.g. ``item 'ig_1' (resp.json:/output/0): result is not valid base64 ...``.
+    ``reason`` is the bare explanation; ``str(error)`` prefixes it with the location and
+    the item id, e.g. ``resp.json#/output/0: item 'ig_1': result is not valid base64 ...``.
     ``code`` is the provider's own word for a failure where it gave one
     (``moderation_blocked``, ``IMAGE_SAFETY``, a Bedrock ``errorCode``, ...), else ``None``.
 
@@ -78,12 +78,14 @@ class ImgcallError(Exception):
         super().__init__(self._compose())
 
     def _compose(self) -> str:
-        where = []
-        if self.id is not None:
-            where.append(f"item {self.id!r}")
+        # One style for every message, the command line's too: where, then which item,
+        # then why ("resp.json#/output/3: item 'ig_7': the reason").
+        parts = []
         if self.location is not None:
-            where.append(f"({self.location})" if where else f"at {self.location}")
-        return f"{' '.join(where)}: {self.reason}" if where else self.reason
+            parts.append(str(self.location))
+        if self.id is not None:
+            parts.append(f"item {self.id!r}")
+        return ": ".join([*parts, self.reason])
 
     def with_origin(self, *, id: str | None, location: object | None) -> ImgcallError:
         """Fill in ``id`` and ``location`` where they are still unknown; returns ``self``."""

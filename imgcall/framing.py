@@ -26,6 +26,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from ._sdk import dump_sdk
 from .errors import InvalidInputError
 from .items import Location
 from .jsonparse import parse_json
@@ -97,7 +98,9 @@ def read_records(source: object, name: str | None = None) -> tuple[str, Iterator
         label = name or f"<{type(source).__name__}>"
         return label, iter([Record(to_json_value(source, label))])
     if isinstance(source, Iterable):
-        label = name or "<events>"
+        # The label of a list of the same events, so where an image was found reads the
+        # same whichever way the events were handed in.
+        label = name or "<object>"
         return label, _from_iterable(source, label)
     raise InvalidInputError(
         f"cannot read images from a value of type {type(source).__name__}: pass a path, "
@@ -111,7 +114,7 @@ def to_json_value(obj: object, label: object) -> Any:
         fn = getattr(obj, method, None)
         if callable(fn):
             try:
-                return fn()
+                return dump_sdk(method, fn)
             except Exception as exc:  # the SDK object's own failure: wrap, never hide
                 raise InvalidInputError(
                     f"{type(obj).__name__}.{method}() failed: {exc}", location=label

@@ -274,7 +274,10 @@ def _card(entry: DecodedImage | Problem, thumb: int) -> _Card:
     if isinstance(entry, Problem):
         reason = _cut(" ".join(entry.reason.split()), _REASON_CHARS)
         name = type(entry.error).__name__
-        line = _cut(f"{entry.id!r} {entry.status or '?'}: {name}: {reason}", _LINE_CHARS)
+        # A broken line has no id or status: name it by where it is, never "None ?".
+        who = repr(entry.id) if entry.id is not None else (location or "(no id)")
+        status = f" {entry.status}" if entry.status else ""
+        line = _cut(f"{who}{status}: {name}: {reason}", _LINE_CHARS)
         return _Card(
             id=entry.id,
             status=entry.status,

@@ -9,6 +9,7 @@ attributes, which do not take part in validation or dumps.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ import pydantic
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from ._sdk import dump_sdk
 from .errors import InvalidItemError
 from .items import KNOWN_STATUSES, ImageGenerationStatus, Location
 from .jsonparse import materialized
@@ -24,6 +26,11 @@ __all__ = ["ImageGenerationCall", "ImageGenerationStatus", "Location", "parse_ca
 
 # Strings longer than this are shown as their length in reprs: base64 never floods a log.
 _REPR_MAX = 200
+
+_USE_ITER_IMAGES = (
+    "decode() and parse_call() take one item: for a file, a whole response, a list or a "
+    "stream, use imgcall.iter_images(...)"
+)
 
 
 class ImageGenerationCall(BaseModel):
@@ -146,24 +153,32 @@ def parse_call(obj: object) -> ImageGenerationCall:
     if isinstance(obj, ImageGenerationCall):
         return obj
     data: object = obj
+    if isinstance(obj, os.PathLike):
+        raise InvalidItemError(f"{os.fspath(obj)!r} is a path, not an item; {_USE_ITER_IMAGES}")
     if isinstance(obj, (str, bytes, bytearray, memoryview)):
         try:
             # Encoded here: pydantic_core raises a bare TypeError for a str that is not
             # valid Unicode (a lone surrogate), and UnicodeEncodeError is a ValueError.
             data = pydantic_core.from_json(obj.encode() if isinstance(obj, str) else bytes(obj))
         except ValueError as exc:
-            raise InvalidItemError(f"not valid JSON: {exc}") from exc
+            head = obj[:64].lstrip()[:1] if isinstance(obj, str) else bytes(obj[:64]).lstrip()[:1]
+            # Text that does not even start like JSON is most likely a file name.
+            hint = "" if head in ("{", "[", b"{", b"[") else f"; {_USE_ITER_IMAGES}"
+            raise InvalidItemError(f"not valid JSON: {exc}{hint}") from exc
     elif not isinstance(obj, Mapping):
         data = _sdk_to_dict(obj)
     if not isinstance(data, Mapping):
         raise InvalidItemError(
-            f"expected a JSON object for an image_generation_call item, got {_kind(data)}"
+            f"expected a JSON object for an image_generation_call item, got {_kind(data)}; "
+            f"{_USE_ITER_IMAGES}"
         )
     item_id = data.get("id") if isinstance(data.get("id"), str) else None
     if data.get("type") != "image_generation_call":
         got = data.get("type", None)
         what = "no 'type' field" if "type" not in data else f"type {got!r}"
-        raise InvalidItemError(f"not an image_generation_call item ({what})", id=item_id)
+        raise InvalidItemError(
+            f"not an image_generation_call item ({what}); {_USE_ITER_IMAGES}", id=item_id
+        )
     try:
         return ImageGenerationCall.model_validate(data)
     except pydantic.ValidationError as exc:
@@ -178,12 +193,12 @@ def _sdk_to_dict(obj: object) -> object:
         fn = getattr(obj, method, None)
         if callable(fn):
             try:
-                return fn()
+                return dump_sdk(method, fn)
             except Exception as exc:  # an SDK object's own failure: report, do not hide
                 raise InvalidItemError(f"{type(obj).__name__}.{method}() failed: {exc}") from exc
     raise InvalidItemError(
         f"cannot read an image_generation_call item from {_kind(obj)}: expected a dict, "
-        "JSON text, or an SDK object with model_dump() or to_dict()"
+        f"JSON text, or an SDK object with model_dump() or to_dict(); {_USE_ITER_IMAGES}"
     )
 
 

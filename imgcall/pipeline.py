@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Union
 
 from .errors import ImgcallError, InvalidInputError, Problem
 from .items import Item
-from .writing import converted, describe_os_error
+from .writing import converted, describe_os_error, svg_not_converted
 
 if TYPE_CHECKING:
     from .decoding import Check, Limits
@@ -90,6 +90,8 @@ class Ready:
     format: str
     digest: Future[str] | str
     staged: StagedFile | None = None
+    notes: tuple[str, ...] = ()
+    """Warnings about the conversion (an SVG kept as it is), beside the image's own."""
 
     @property
     def sha256(self) -> str:
@@ -210,6 +212,8 @@ def _prepare(call: Item, options: Options, hasher: Executor | None = None) -> Re
             decoder=stager.decode if stager is not None else None,
         )
         data, fmt = converted(image, options.convert)
+        svg_kept = options.convert is not None and image.format == "SVG"
+        notes = (svg_not_converted(options.convert),) if svg_kept else ()
     except ImgcallError as exc:
         _discard(early, stager)
         return exc.with_origin(id=call.id, location=call.location)
@@ -218,9 +222,9 @@ def _prepare(call: Item, options: Options, hasher: Executor | None = None) -> Re
         raise
     staged = stager.staged if stager is not None else None
     if early and data is image.data:
-        return Ready(image, data, fmt, early[0], staged)
+        return Ready(image, data, fmt, early[0], staged, notes)
     digest = hasher.submit(_sha256, data) if hasher else _sha256(data)
-    return Ready(image, data, fmt, digest, staged)
+    return Ready(image, data, fmt, digest, staged, notes)
 
 
 def _discard(early: list[Future[str]], stager: Stager | None) -> None:

@@ -82,6 +82,25 @@ class ItemRecord:
     """Things worth knowing that did not stop the item (e.g. a ``generating`` status)."""
     error: ImgcallError | None = field(default=None, compare=False)
     """The error for a ``"failed"`` item."""
+    duplicate_of: str | None = None
+    """For an ``"exists"`` item whose identical image an earlier item of the same run
+    saved under the same name: that file's name (one file holds both)."""
+
+    @property
+    def bytes(self) -> int | None:
+        """Size of the file in bytes: the manifest's ``bytes`` (the same as `nbytes`)."""
+        return self.nbytes
+
+    def __repr__(self) -> str:
+        # Short, one line: a report of thousands of records must stay printable.
+        parts = [f"index={self.index!r}", f"id={_short(self.id)}", f"outcome={self.outcome!r}"]
+        if self.path is not None:
+            parts.append(f"path={_short(str(self.path), 120)}")
+        if self.duplicate_of is not None:
+            parts.append(f"duplicate_of={_short(self.duplicate_of)}")
+        if self.error is not None:
+            parts.append(f"error={_short(f'{type(self.error).__name__}: {self.error.reason}')}")
+        return f"ItemRecord({', '.join(parts)})"
 
     @property
     def error_code(self) -> str | None:
@@ -134,6 +153,7 @@ class ItemRecord:
             "error": self.error.reason if self.error is not None else None,
             "error_type": type(self.error).__name__ if self.error is not None else None,
             "error_code": self.error_code,
+            "duplicate_of": self.duplicate_of,
         }
 
     def to_json(self) -> str:
@@ -211,6 +231,17 @@ class SaveReport:
     def __len__(self) -> int:
         return len(self.records)
 
+    def __repr__(self) -> str:
+        # The counts, not every record: print(report) stays one line for any run.
+        counts = ", ".join(f"{n} {key}" for key, n in self.counts().items())
+        return f"<SaveReport {str(self.out_dir)!r}: {counts}; manifest={str(self.manifest)!r}>"
+
+
+def _short(value: str | None, limit: int = 60) -> str:
+    if value is None:
+        return "None"
+    return repr(value if len(value) <= limit else value[: limit - 1] + "…")
+
 
 @dataclass
 class RunCounts:
@@ -227,6 +258,7 @@ class RunCounts:
     saved: int = 0
     overwritten: int = 0
     existing: int = 0
+    """Images whose identical file was there before the run."""
     skipped: int = 0
     found: int = 0
     problems: int = 0
@@ -235,6 +267,14 @@ class RunCounts:
     """Images re-encoded (``convert``)."""
     manifest_failed: bool = False
     """The manifest could not be written (its record is among the problems)."""
+    duplicates: int = 0
+    """Images identical to one an earlier item of the run saved under the same name."""
+
+    @property
+    def placed(self) -> int:
+        """Images now held by a file in the output folder (saved, present, duplicate or
+        skipped): a run with none writes nothing, not even its manifest."""
+        return self.saved + self.overwritten + self.existing + self.duplicates + self.skipped
 
     def add(self, record: ItemRecord) -> None:
         """Count one record."""
@@ -252,6 +292,8 @@ class RunCounts:
             self.saved += 1
         elif outcome == "overwritten":
             self.overwritten += 1
+        elif outcome == "exists" and record.duplicate_of is not None:
+            self.duplicates += 1
         elif outcome == "exists":
             self.existing += 1
         elif outcome == "skipped":
@@ -268,7 +310,13 @@ def context_text(context: Mapping[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-def image_record(unit: Unit, ready: Ready, outcome: Outcome, path: Path | None) -> ItemRecord:
+def image_record(
+    unit: Unit,
+    ready: Ready,
+    outcome: Outcome,
+    path: Path | None,
+    duplicate_of: str | None = None,
+) -> ItemRecord:
     """The record of an image that was saved (or found, for `list_images`) at ``path``."""
     image = ready.image
     context = image.context
@@ -298,7 +346,8 @@ def image_record(unit: Unit, ready: Ready, outcome: Outcome, path: Path | None) 
             if reencoded
             else None
         ),
-        warnings=image.warnings,
+        warnings=image.warnings + ready.notes,
+        duplicate_of=duplicate_of,
     )
 
 
@@ -355,6 +404,10 @@ class Manifest:
 
     def write(self, record: ItemRecord) -> None:
         """Append ``record`` as one flushed line; `OutputError` if it cannot be written."""
+        self.write_line(record.to_json())
+
+    def write_line(self, line: str) -> None:
+        """Append one line of JSON (a record's `ItemRecord.to_json`), flushed."""
         try:
             if self._file is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -364,7 +417,7 @@ class Manifest:
                 flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
                 fd = os.open(self.path, flags | getattr(os, "O_BINARY", 0), 0o666)
                 self._file = os.fdopen(fd, "wb")
-            self._file.write(record.to_json().encode("utf-8") + b"\n")
+            self._file.write(line.encode("utf-8") + b"\n")
             # Flushed per line: a crash keeps every line already written.
             self._file.flush()
         except OSError as exc:

@@ -11,12 +11,21 @@ A run reads its inputs through `imgcall.pipeline`, names each image with
   under the same name are counted as done (``exists``). Names are compared
   case-insensitively so that a run gives the same files on every file system;
 - ``{index}`` is the 0-based position of the item in the run, across all inputs,
-  counting images and problems alike (an input that cannot be read has no index);
+  counting images and problems alike (an input that cannot be read has no index), so a
+  file's name does not change when another item fails or recovers;
 - the manifest ``imgcall-manifest.jsonl`` describes the latest run into the folder: it
   is replaced when a run writes its first line, then one JSON line per item is appended
   and flushed as the run goes. A re-run lists already-present files with outcome
   ``exists``, so the manifest always covers every image of the inputs given, never a
   confusing mix of runs;
+- a run that places no image (every item failed, or the input could not be read)
+  leaves nothing: no folder, no manifest, and an earlier run's manifest untouched. The
+  problems met before the first image are held back (in a temporary file past a
+  megabyte) and written to the manifest ahead of that image's line;
+- an output folder that cannot be created or written is an `OutputError` before any
+  input is read;
+- the lines that write a file and its manifest line are `imgcall._interrupt.shielded`,
+  so a command line that defers Ctrl-C there stops between images, never inside one;
 - decoding, checking, hashing and conversion run on ``workers`` threads; names are
   chosen and files written in input order on the calling thread, so a run's result
   never depends on timing.
@@ -24,12 +33,13 @@ A run reads its inputs through `imgcall.pipeline`, names each image with
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
+from tempfile import SpooledTemporaryFile
 from typing import TYPE_CHECKING
 
+from ._interrupt import shielded
 from .errors import ImgcallError, OutputError
 from .formats import FORMATS
 from .naming import (
@@ -68,7 +78,10 @@ from .writing import (
     SaveResult,
     check_convert,
     check_policy,
+    describe_os_error,
     make_folder,
+    missing_folders,
+    probe_folder,
     remove_stale_temp_files,
     save_image,
     try_write,
@@ -77,6 +90,11 @@ from .writing import (
 
 if TYPE_CHECKING:
     from .decoding import Check, Limits
+
+# Problems held back before a run's first image stay in memory up to this many bytes of
+# manifest lines, then go to a temporary file: a batch that fails for its first 50,000
+# lines costs no memory.
+_HELD_IN_MEMORY = 1 << 20
 
 # Besides the run's own names, this re-exports those that lived here before the module
 # was split (safe_stem, save_image, write_file, ...), for code that imports them from here.
@@ -147,6 +165,8 @@ def save_images(
     Raises:
         InvalidInputError: an input cannot be read or parsed (images saved before that
             stay on disk and in the manifest).
+        OutputError: ``out_dir`` cannot be created or written (raised before anything
+            is read or decoded).
         ValueError: a bad argument (unknown template field, policy, format, ...).
     """
     sources = as_sources(source)
@@ -174,6 +194,8 @@ def save_images(
         if record.manifest_failed:
             report.manifest = None  # never point at a file this run did not write
         report.add(record)
+    if not any(r.path is not None for r in report.records):
+        report.manifest = None  # a run that placed no image writes no manifest
     return report
 
 
@@ -200,7 +222,8 @@ def iter_save(
     input that cannot be read is one ``"failed"`` record holding an `InvalidInputError`,
     and the run goes on with the next input. See `save_images` for the options.
 
-    Arguments are checked at once (``ValueError``), not on the first ``next()``.
+    Arguments are checked at once (``ValueError``), not on the first ``next()``, and so
+    is the output folder (`OutputError` if it cannot be created or written).
     """
     check_policy(on_conflict)
     if convert is not None:
@@ -209,6 +232,7 @@ def iter_save(
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     run = _Run(Path(out_dir), name, on_conflict, manifest)
+    probe_folder(run.folder)
     options = Options(limits, check, strict_status, convert, stage_in=run.folder)
     units = scan_units(list(sources), partials, discover)
     return run.records(prepared(units, options, workers))
@@ -258,10 +282,17 @@ class _Run:
         self.template = template
         self.on_conflict = on_conflict
         self.manifest: Manifest | None = Manifest(self.folder / MANIFEST_NAME) if manifest else None
-        # Lower-cased file name -> sha256 of the bytes this run put (or found) there.
-        self.claims: dict[str, str] = {}
+        # Lower-cased file name -> (sha256, file name) of the bytes this run put (or
+        # found) there.
+        self.claims: dict[str, tuple[str, str]] = {}
         self.folder_ready = False
-        self.folder_existed = self.folder.is_dir()
+        # The folders this run would create, deepest first: removed again if it places
+        # no image (staging may create them for an image that then fails).
+        self.missing = missing_folders(self.folder)
+        self.placed = False
+        # Manifest lines of the problems met before the first image (see the module
+        # docstring); a run that places no image never writes them.
+        self.held: SpooledTemporaryFile[str] | None = None
 
     def records(
         self, prepared: Generator[tuple[Unit, Prepared], None, None]
@@ -270,17 +301,19 @@ class _Run:
         remove_stale_temp_files(self.folder)
         try:
             for unit, ready in prepared:
-                if isinstance(ready, Ready):
-                    try:
-                        record = self._save(unit, ready)
-                    finally:
-                        ready.release()
-                else:
-                    record = problem_record(unit, ready)
-                # Free this image's bytes before the next image is decoded: the allocator
-                # then reuses the memory instead of faulting in fresh pages (bench/README).
-                del ready
-                failure = self._log(record)
+                with shielded():  # the file and its manifest line, or neither
+                    if isinstance(ready, Ready):
+                        try:
+                            record = self._save(unit, ready)
+                        finally:
+                            ready.release()
+                    else:
+                        record = problem_record(unit, ready)
+                    # Free this image's bytes before the next image is decoded: the
+                    # allocator then reuses the memory instead of faulting in fresh pages
+                    # (bench/README).
+                    del ready
+                    failure = self._log(record)
                 yield record
                 if failure is not None:
                     yield failure
@@ -288,25 +321,60 @@ class _Run:
             prepared.close()  # stops the worker threads when the caller stops early
             if self.manifest is not None:
                 self.manifest.close()
-            if not self.folder_existed and not self.folder_ready:
-                # Staging makes the folder for a run's first image; if nothing was saved
-                # or logged after all, leave no empty folder behind (rmdir keeps any other).
-                with contextlib.suppress(OSError):
-                    self.folder.rmdir()
+            if self.held is not None:
+                self.held.close()
+            if not self.placed:
+                # Staging makes the folder for a run's first image; if no image was
+                # placed after all, leave no folder behind (rmdir keeps one with files).
+                for folder in self.missing:
+                    try:
+                        folder.rmdir()
+                    except OSError:
+                        break
 
     def _log(self, record: ItemRecord) -> ItemRecord | None:
         """Write the manifest line; on failure, stop the manifest and report it once."""
+        if record.path is not None:
+            self.placed = True
         if self.manifest is None:
             return None
         try:
+            if not self.placed:
+                self._hold(record)
+                return None
+            if self.held is not None:
+                held, self.held = self.held, None
+                with held:
+                    held.seek(0)
+                    for line in held:
+                        self.manifest.write_line(line.rstrip("\n"))
             self.manifest.write(record)
         except OutputError as exc:
-            self.manifest.close()
-            self.manifest = None
-            return ItemRecord(
-                None, None, None, None, "failed", location=str(exc.location or ""), error=exc
-            )
+            return self._stop_manifest(exc)
         return None
+
+    def _hold(self, record: ItemRecord) -> None:
+        """Keep a manifest line back until the run places its first image."""
+        try:
+            if self.held is None:
+                self.held = SpooledTemporaryFile(  # noqa: SIM115 - closed by records()
+                    max_size=_HELD_IN_MEMORY, mode="w+", encoding="utf-8", newline="\n"
+                )
+            self.held.write(record.to_json() + "\n")
+        except OSError as exc:  # the temporary file spilled to a full disk
+            assert self.manifest is not None
+            raise OutputError(
+                f"cannot keep the manifest lines back: {describe_os_error(exc)}",
+                location=str(self.manifest.path),
+            ) from exc
+
+    def _stop_manifest(self, exc: OutputError) -> ItemRecord:
+        assert self.manifest is not None
+        self.manifest.close()
+        self.manifest = None
+        return ItemRecord(
+            None, None, None, None, "failed", location=str(exc.location or ""), error=exc
+        )
 
     def _save(self, unit: Unit, ready: Ready) -> ItemRecord:
         image = ready.image
@@ -315,11 +383,11 @@ class _Run:
                 make_folder(self.folder)
                 self.folder_ready = True
             stem = self._stem(unit, ready)
-            path, outcome = self._place(stem, FORMATS[ready.format].extension, ready)
+            path, outcome, duplicate = self._place(stem, FORMATS[ready.format].extension, ready)
         except ImgcallError as exc:
             exc.with_origin(id=image.id, location=image.location)
             return problem_record(unit, exc, image)
-        return image_record(unit, ready, outcome, path)
+        return image_record(unit, ready, outcome, path, duplicate)
 
     def _stem(self, unit: Unit, ready: Ready) -> str:
         image = ready.image
@@ -337,13 +405,16 @@ class _Run:
             render_stem(self.template, fields, fallback=image.id), image.partial_index
         )
 
-    def _place(self, stem: str, ext: str, ready: Ready) -> tuple[Path, Outcome]:
+    def _place(self, stem: str, ext: str, ready: Ready) -> tuple[Path, Outcome, str | None]:
+        """The file for an image, its outcome, and the name of the file it duplicates."""
         for file_name in candidate_names(stem, ext):
             key = file_name.casefold()
             owner = self.claims.get(key)
             if owner is not None:
-                if owner == ready.sha256:
-                    return path_inside(self.folder, file_name), "exists"
+                sha256, claimed = owner
+                if sha256 == ready.sha256:
+                    # An earlier item of this run saved the same bytes under this name.
+                    return path_inside(self.folder, claimed), "exists", claimed
                 continue  # another item of this run holds the name: never write over it
             path = path_inside(self.folder, file_name)
             staged = ready.staged.path if ready.staged is not None else None
@@ -351,6 +422,6 @@ class _Run:
             if outcome is None:
                 continue
             if outcome != "skipped":
-                self.claims[key] = ready.sha256
-            return path, outcome
+                self.claims[key] = (ready.sha256, file_name)
+            return path, outcome, None
         raise no_free_name(stem, ext)

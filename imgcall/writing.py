@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from ._warn import warn_caller
 from .errors import ImgcallError, OutputError, OutputExistsError, UnsupportedImageError
 from .formats import FORMATS
 from .naming import IMAGE_SUFFIX, candidate_names, no_free_name, partial_stem, safe_stem
@@ -37,8 +38,11 @@ __all__ = [
     "converted",
     "describe_os_error",
     "make_folder",
+    "missing_folders",
+    "probe_folder",
     "remove_stale_temp_files",
     "save_image",
+    "svg_not_converted",
     "temp_path",
     "try_write",
     "write_file",
@@ -79,6 +83,8 @@ def save_image(
 ) -> SaveResult:
     """Save one image to a file or into a folder; see `DecodedImage.save`."""
     data, fmt = converted(image, convert)
+    if convert is not None and image.format == "SVG":
+        warn_caller(f"item {image.id!r}: {svg_not_converted(convert)}")
     ext = FORMATS[fmt].extension
     target = Path(path_or_dir)
     raw = os.fspath(path_or_dir)
@@ -105,11 +111,9 @@ def converted(image: DecodedImage, convert: str | None) -> tuple[bytes, str]:
     if fmt == image.format:
         return image.data, image.format
     if image.format == "SVG":
-        raise UnsupportedImageError(
-            "an SVG image cannot be converted: it is never rasterised (save it without conversion)",
-            id=image.id,
-            location=image.location,
-        )
+        # Never rasterised: the SVG is kept as it is, and the caller warns
+        # (svg_not_converted), so one SVG never fails a run that converts the rest.
+        return image.data, image.format
     # Imported on use: Pillow (in decoding) is only needed to convert.
     from .decoding import encode_image
 
@@ -122,6 +126,12 @@ def converted(image: DecodedImage, convert: str | None) -> tuple[bytes, str]:
             id=image.id,
             location=image.location,
         ) from exc
+
+
+def svg_not_converted(convert: str | None) -> str:
+    """The warning for an SVG image kept as it is although ``convert`` was asked for."""
+    target = _CONVERT.get(str(convert).lower(), str(convert))
+    return f"an SVG image is never rasterised: saved as .svg, not converted to {target}"
 
 
 def check_convert(convert: str) -> str:
@@ -164,6 +174,45 @@ def make_folder(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create the folder {folder}: {describe_os_error(exc)}") from exc
+
+
+def missing_folders(folder: Path) -> list[Path]:
+    """The folders that creating ``folder`` would create, deepest first."""
+    missing: list[Path] = []
+    current = folder
+    while not os.path.lexists(current) and current.parent != current:
+        missing.append(current)
+        current = current.parent
+    return missing
+
+
+def probe_folder(folder: Path) -> None:
+    """Raise `OutputError` unless ``folder`` can be created (or exists) and be written.
+
+    Checked by doing it: the missing folders are made, a temporary file is created in
+    the folder and removed, and the folders made are removed again, so a run that then
+    saves nothing leaves nothing (`os.access` cannot tell, e.g. for root under ``/proc``).
+    """
+    missing = missing_folders(folder)
+    try:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = temp_path(folder)
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            os.unlink(probe)
+        except FileExistsError as exc:
+            raise OutputError(f"cannot use {folder} as the output folder: it is a file") from exc
+        except OSError as exc:
+            what = "create" if missing else "write in"
+            raise OutputError(
+                f"cannot {what} the output folder {folder}: {describe_os_error(exc)}"
+            ) from exc
+    finally:
+        for made in missing:
+            try:
+                made.rmdir()
+            except OSError:
+                break
 
 
 def try_write(

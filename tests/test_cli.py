@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 import json
 import os
+import select
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,11 +21,13 @@ import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
 
+import imgcall
 import imgcall.cli
 from imgcall.cli import cli
+from imgcall.image import human_bytes
 from imgcall.records import MANIFEST_NAME
 from imgcall.writing import TEMP_SUFFIX
-from tests.conftest import ITEMS_DIR
+from tests.conftest import FIXTURES_DIR, ITEMS_DIR
 
 from .helpers import item, noise_png, png
 
@@ -244,15 +249,8 @@ def test_broken_stdin_in_a_real_process(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert b"<stdin>" in done.stderr and b"JSON" in done.stderr
     assert b"Traceback" not in done.stderr
-    # The problem is in the manifest like any other; no image file is written.
-    manifest = tmp_path / "out" / MANIFEST_NAME
-    assert [p.name for p in (tmp_path / "out").iterdir()] == [MANIFEST_NAME]
-    line = json.loads(manifest.read_text())
-    assert (line["outcome"], line["error_type"], line["input"]) == (
-        "failed",
-        "InvalidInputError",
-        "<stdin>",
-    )
+    # A run that saves nothing leaves nothing: no folder, no manifest.
+    assert not (tmp_path / "out").exists()
 
 
 # --- exit codes ------------------------------------------------------------------------------
@@ -510,7 +508,8 @@ def test_strict_status(runner: CliRunner) -> None:
     lenient = run(runner, "extract", source, "-o", "a")
     assert lenient.exit_code == 0 and "warning: " in lenient.stderr
     strict = run(runner, "extract", source, "-o", "b", "--strict-status")
-    assert strict.exit_code == 1 and "strict_status" in strict.stderr
+    assert strict.exit_code == 1 and "(--strict-status is set)" in strict.stderr
+    assert "strict_status" not in strict.stderr
 
 
 def test_partials_flag_is_accepted(runner: CliRunner) -> None:
@@ -526,24 +525,6 @@ def test_jobs_give_the_same_output(runner: CliRunner, tmp_path: Path, jobs: str)
     parallel = run(runner, "extract", source, "-o", "parallel", "-j", jobs)
     assert serial.exit_code == parallel.exit_code == 1
     assert serial.stdout.replace("serial", "X") == parallel.stdout.replace("parallel", "X")
-
-
-def test_progress_bar_on_a_terminal_for_large_input(
-    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(imgcall.cli, "PROGRESS_MIN_BYTES", 10)
-    monkeypatch.setattr(imgcall.cli, "_stderr_is_tty", lambda: True)
-    result = run(runner, "extract", RESPONSE, "-o", "out")
-    assert result.exit_code == 0
-    assert lines(result.stderr)[0].startswith("imgcall")  # the bar's label (hidden off a TTY)
-    assert len(lines(result.stdout)) == 2
-
-
-def test_no_progress_bar_off_a_terminal(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(imgcall.cli, "PROGRESS_MIN_BYTES", 10)
-    result = run(runner, "extract", PNG_ITEM, "-o", "out")
-    summary = "imgcall: 1 saved, 0 already present, 0 skipped, 0 problems"
-    assert lines(result.stderr) == [f"{summary} (manifest: out/{MANIFEST_NAME})"]
 
 
 # --- safety --------------------------------------------------------------------------------
@@ -702,3 +683,395 @@ def test_readme_ls_example_runs_as_shown(runner: CliRunner, tmp_path: Path) -> N
     result = run(runner, *args[1:])
     assert result.exit_code == 1
     assert lines(result.output) == block[start + 1 :]
+
+
+# --- what a new user tripped over (issue 14) -----------------------------------------------
+
+
+def test_help_shows_plain_defaults_that_are_the_librarys(runner: CliRunner) -> None:
+    text = " ".join(run(runner, "extract", "--help").stdout.split())
+    assert f"[default: {imgcall.cli.DEFAULT_MAX_PIXELS}; x>=1]" in text
+    assert f"[default: {imgcall.cli.DEFAULT_MAX_BYTES}; x>=1]" in text
+    assert "(64000000)" not in text
+    limits = imgcall.Limits()
+    assert limits.max_pixels == imgcall.cli.DEFAULT_MAX_PIXELS
+    assert limits.max_bytes == imgcall.cli.DEFAULT_MAX_BYTES
+    # {index} counts problems too, and --help says so.
+    assert "{index} is the item's 0-based position in the run, problems included" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [(["--max-pixels", "100"], "--max-pixels"), (["--max-bytes", "100"], "--max-bytes")],
+)
+def test_limit_errors_name_the_flag_not_the_python_argument(
+    runner: CliRunner, args: list[str], flag: str
+) -> None:
+    result = run(runner, "extract", PNG_ITEM, "-o", "out", *args)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    (problem,) = [line for line in lines(result.stderr) if line.startswith("error: ")]
+    assert problem.endswith(f"(raise {flag} to allow it)")
+    assert "Limits(" not in result.stderr
+
+
+def test_a_conflict_error_names_the_flag(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "ig_png.png").write_bytes(png((9, 9, 9)))
+    result = run(runner, "extract", PNG_ITEM, "-o", "out")
+    assert result.exit_code == 1
+    assert "choose what to do with --on-conflict rename, skip or overwrite" in result.stderr
+    assert "on_conflict '" not in result.stderr
+
+
+def test_an_output_folder_that_cannot_be_created_is_one_line_and_exit_2(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    (tmp_path / "taken").write_text("a file")
+    items = [item(f"i{n}", png((n, 0, 0))) for n in range(50)]
+    source = write_json(tmp_path / "many.json", items)
+    result = run(runner, "extract", source, "-o", "taken/sub")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert lines(result.stderr) == [
+        f"error: cannot create the output folder {tmp_path / 'taken' / 'sub'}: Not a directory"
+    ]
+
+
+def test_an_output_folder_under_proc_is_refused_before_any_work(runner: CliRunner) -> None:
+    if not os.path.isdir("/proc/self"):
+        pytest.skip("needs /proc")
+    result = run(runner, "extract", RESPONSE, "-o", "/proc/nope/x")
+    assert (result.exit_code, result.stdout) == (2, "")
+    (line,) = lines(result.stderr)
+    assert line.startswith("error: cannot create the output folder /proc/nope/x: ")
+
+
+def test_a_mistyped_input_leaves_no_folder_and_no_manifest(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    result = run(runner, "extract", "nope.json", "-o", "t/m")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert lines(result.stderr)[0] == "error: cannot read nope.json: No such file or directory"
+    assert not (tmp_path / "t").exists()
+
+
+def test_a_run_that_saves_nothing_keeps_the_earlier_manifest(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    assert run(runner, "extract", PNG_ITEM, "-o", "out").exit_code == 0
+    before = (tmp_path / "out" / MANIFEST_NAME).read_bytes()
+    result = run(runner, "extract", str(ITEMS_DIR / "status_failed.json"), "-o", "out")
+    assert result.exit_code == 1
+    assert (tmp_path / "out" / MANIFEST_NAME).read_bytes() == before
+    assert "(manifest:" not in result.stderr  # the summary names no manifest it did not write
+
+
+def test_problems_before_the_first_image_are_in_the_manifest_in_order(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    items = [item("bad1", None, "failed"), item("bad2", None, "failed"), item("ok", png())]
+    result = run(runner, "extract", write_json(tmp_path / "x.json", items), "-o", "out")
+    assert result.exit_code == 1
+    manifest = (tmp_path / "out" / MANIFEST_NAME).read_text().splitlines()
+    assert [(json.loads(x)["id"], json.loads(x)["outcome"]) for x in manifest] == [
+        ("bad1", "failed"),
+        ("bad2", "failed"),
+        ("ok", "saved"),
+    ]
+
+
+def test_convert_saves_an_svg_as_svg_with_a_warning(runner: CliRunner, tmp_path: Path) -> None:
+    source = str(ITEMS_DIR / "svg.json")
+    result = run(runner, "extract", source, str(PNG_ITEM), "-o", "out", "--convert", "png")
+    assert result.exit_code == 0
+    assert lines(result.stdout) == ["out/ig_svg.svg", "out/ig_png.png"]
+    assert lines(result.stderr)[0] == (
+        f"warning: {source}: item 'ig_svg': an SVG image is never rasterised: saved as .svg, "
+        "not converted to PNG"
+    )
+    assert (tmp_path / "out" / "ig_svg.svg").read_bytes() == (
+        FIXTURES_DIR / "images" / "tiny.svg"
+    ).read_bytes()
+
+
+def test_identical_images_in_one_request_are_a_duplicate_not_already_present(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    response = {
+        "object": "response",
+        "id": "resp_1",
+        "output": [item("same", png()), item("same", png())],
+    }
+    result = run(runner, "extract", write_json(tmp_path / "r.json", response), "-o", "out")
+    assert result.exit_code == 0
+    assert lines(result.stdout) == ["out/same.png", "out/same.png"]
+    stderr = lines(result.stderr)
+    assert stderr[0].startswith("note: ") and stderr[0].endswith(
+        ": item 'same': duplicate of same.png (the same image, saved once)"
+    )
+    assert stderr[-1].startswith("imgcall: 1 saved, 1 duplicate, 0 already present, ")
+    records = [json.loads(x) for x in (tmp_path / "out" / MANIFEST_NAME).read_text().splitlines()]
+    assert [(r["outcome"], r["duplicate_of"]) for r in records] == [
+        ("saved", None),
+        ("exists", "same.png"),
+    ]
+    # Run again: now both are simply already there.
+    again = run(runner, "extract", str(tmp_path / "r.json"), "-o", "out")
+    assert lines(again.stderr)[-1].startswith("imgcall: 0 saved, 1 duplicate, 1 already present")
+
+
+def test_ls_partials(runner: CliRunner) -> None:
+    stream = str(FIXTURES_DIR / "envelopes" / "openai_stream.sse")
+    plain = run(runner, "ls", stream)
+    with_partials = run(runner, "ls", stream, "--partials")
+    assert plain.exit_code == with_partials.exit_code == 0
+    assert "partial" not in plain.stdout
+    rows = lines(with_partials.stdout)[1:]
+    assert [row.split()[1] for row in rows] == ["ig_stream_a"] * 3 + ["ig_stream_b"]
+    assert rows[0].endswith("partial 0") and rows[1].endswith("partial 1")
+    assert with_partials.stderr == "imgcall: 4 images, 0 problems\n"
+    as_json = run(runner, "ls", stream, "--partials", "--json")
+    objects = [json.loads(x) for x in lines(as_json.stdout)]
+    assert [o["partial_index"] for o in objects] == [0, 1, None, None]
+
+
+# Ctrl-C and closed pipes
+
+
+def test_ctrl_c_during_a_write_finishes_that_file_then_stops_with_130(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import imgcall.saving
+
+    real_try_write = imgcall.saving.try_write
+    calls: list[str] = []
+
+    def interrupted_while_writing(path: Path, *args: Any, **kwargs: Any) -> Any:
+        calls.append(path.name)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # arrives in the middle of this write
+        return real_try_write(path, *args, **kwargs)
+
+    monkeypatch.setattr(imgcall.saving, "try_write", interrupted_while_writing)
+    items = [item(f"i{n}", png((n, 0, 0))) for n in range(5)]
+    result = run(runner, "extract", write_json(tmp_path / "x.json", items), "-o", "out")
+
+    assert result.exit_code == 130
+    assert calls == ["i0.png", "i1.png"]  # the second file was finished, no third begun
+    assert lines(result.stdout) == ["out/i0.png", "out/i1.png"]
+    stderr = lines(result.stderr)
+    assert stderr[0].startswith("imgcall: 2 saved, 0 already present, 0 skipped, 0 problems")
+    assert stderr[1].startswith("imgcall: interrupted after 2 images;")
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["i0.png", "i1.png", MANIFEST_NAME]
+    manifest = [json.loads(x) for x in (out / MANIFEST_NAME).read_text().splitlines()]
+    assert [m["id"] for m in manifest] == ["i0", "i1"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
+def lines_of(stream: Any, n: int, timeout: float = 60) -> list[bytes]:
+    """The first ``n`` lines a child process writes, waiting at most ``timeout`` seconds."""
+    got: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    while len(got) < n and time.monotonic() < deadline:
+        ready, _, _ = select.select([stream], [], [], 1)
+        if ready:
+            line = stream.readline()
+            if not line:
+                break
+            got.append(line)
+    return got
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child needs POSIX")
+def test_ctrl_c_in_a_real_process_prints_the_summary_and_exits_130(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "imgcall", "extract", "-o", str(out)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=subprocess_env(),
+    )
+    assert child.stdin is not None and child.stdout is not None
+    with child:
+        try:
+            # JSON Lines from a live pipe: two items, then nothing more for now.
+            for n in range(2):
+                line = json.dumps(item(f"live{n}", png((n, 9, 9)))).encode() + b"\n"
+                child.stdin.write(line)
+            child.stdin.flush()
+            first = lines_of(child.stdout, 1)
+            assert first == [str(out / "live0.png").encode() + b"\n"]
+            child.send_signal(signal.SIGINT)  # while it waits for the next line
+            _, stderr = child.communicate(timeout=60)
+        finally:
+            child.kill()
+    assert child.returncode == 130
+    text = stderr.decode()
+    assert "Traceback" not in text and "Aborted" not in text
+    assert "imgcall: 1 saved, 0 already present" in text
+    assert "imgcall: interrupted after 1 image;" in text
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST_NAME, "live0.png"]
+    manifest = (out / MANIFEST_NAME).read_text().splitlines()
+    assert [json.loads(x)["id"] for x in manifest] == ["live0"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGPIPE conventions are POSIX")
+def test_a_closed_pipe_stops_quietly_with_141(tmp_path: Path) -> None:
+    items = [item(f"p{n}", png((n % 256, n // 256, 0))) for n in range(600)]
+    source = write_json(tmp_path / "many.json", items)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "imgcall", "extract", source, "-o", "out", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=subprocess_env(),
+        cwd=tmp_path,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    with child:
+        try:
+            assert len(lines_of(child.stdout, 2)) == 2  # what `| head -2` reads
+            child.stdout.close()
+            stderr = child.stderr.read()
+            child.wait(timeout=60)
+        finally:
+            child.kill()
+    assert child.returncode == 141
+    assert stderr == b""  # no traceback, no "Exception ignored", no summary
+    saved = [p for p in (tmp_path / "out").iterdir() if p.suffix == ".png"]
+    manifest = (tmp_path / "out" / MANIFEST_NAME).read_text().splitlines()
+    assert 2 <= len(saved) < 600 and len(manifest) == len(saved)  # stopped, consistent
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.endswith(TEMP_SUFFIX)]
+
+
+def test_ls_into_a_closed_pipe_exits_141(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def closed(*args: Any, **kwargs: Any) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(imgcall.cli.click, "echo", closed)
+    result = run(runner, "ls", RESPONSE)
+    assert (result.exit_code, result.stdout, result.stderr) == (141, "", "")
+
+
+# the progress bar
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_makes_way_for_every_printed_line(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import imgcall._progress
+
+    monkeypatch.setattr(imgcall._progress, "DELAY", 0.0)
+    monkeypatch.setattr(imgcall.cli, "_stderr_is_tty", lambda: True)
+    items = [item(f"g{n}", png((n, 1, 1)), status="generating") for n in range(5)]
+    result = run(runner, "extract", write_json(tmp_path / "x.json", items), "-o", "out")
+
+    assert result.exit_code == 0
+    assert lines(result.stdout) == [f"out/g{n}.png" for n in range(5)]  # never a bar in it
+    erase = "\r\x1b[2K"
+    shown = result.stderr.split("\n")  # not splitlines(): "\r" is the bar's own
+    assert shown[-1] == "" and len(shown) == 5 + 2 + 1  # 5 warnings, the bar, the summary
+    # Every line printed on stderr is what is left on screen after the last erase: a
+    # warning whole, never a bar glued to it...
+    for printed in shown[:5]:
+        assert printed.split(erase)[-1].startswith("warning: "), printed
+        assert printed.startswith((erase, "warning: "))
+    # ... and the bar's last frame, on a line of its own before the summary, says 100%.
+    final = shown[5].split(erase)[-1]
+    assert final.startswith("imgcall  [") and final.endswith("100%  5 images")
+    assert shown[6].startswith("imgcall: 5 saved")
+    # The output is in order: each path on stdout came after the bar was erased.
+    assert "[" not in result.stdout
+
+
+def test_progress_for_standard_input_counts_the_bytes_read(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import imgcall._progress
+
+    monkeypatch.setattr(imgcall._progress, "DELAY", 0.0)
+    monkeypatch.setattr(imgcall.cli, "_stderr_is_tty", lambda: True)
+    payload = (ITEMS_DIR / "response.json").read_bytes()
+    result = run(runner, "extract", "-", "-o", "out", input=payload)
+    assert result.exit_code == 0
+    final = result.stderr.split("\n")[-3].split("\r\x1b[2K")[-1]
+    assert final == f"imgcall  {human_bytes(len(payload))} read  2 images"  # all of it
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import imgcall._progress
+
+    monkeypatch.setattr(imgcall._progress, "DELAY", 0.0)
+    result = run(runner, "extract", PNG_ITEM, "-o", "out")
+    summary = "imgcall: 1 saved, 0 already present, 0 skipped, 0 problems"
+    assert lines(result.stderr) == [f"{summary} (manifest: out/{MANIFEST_NAME})"]
+
+
+def test_no_progress_bar_when_quiet(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    import imgcall._progress
+
+    monkeypatch.setattr(imgcall._progress, "DELAY", 0.0)
+    monkeypatch.setattr(imgcall.cli, "_stderr_is_tty", lambda: True)
+    result = run(runner, "extract", PNG_ITEM, "-o", "out", "-q")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_progress_bar_on_a_real_pseudo_terminal(tmp_path: Path) -> None:
+    import pty
+
+    items = [item(f"t{n}", png((n, 2, 2)), status="generating") for n in range(40)]
+    source = write_json(tmp_path / "x.json", items)
+    code = (
+        "import sys, imgcall._progress, imgcall.cli\n"
+        "imgcall._progress.DELAY = 0.0\n"
+        f"sys.argv = ['imgcall', 'extract', {source!r}, '-o', 'out']\n"
+        "imgcall.cli.main()\n"
+    )
+    master, slave = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=subprocess_env(),
+        cwd=tmp_path,
+    )
+    os.close(slave)
+    screen = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            screen += chunk
+        stdout, _ = child.communicate(timeout=60)
+    finally:
+        os.close(master)
+        child.kill()
+        child.wait()
+    assert child.returncode == 0
+    assert stdout.decode().splitlines() == [f"out/t{n}.png" for n in range(40)]
+    text = screen.decode().replace("\r\n", "\n")
+    erase = "\r\x1b[2K"
+    assert erase in text
+    shown = text.split("\n")
+    for line in shown[:-2]:
+        visible = line.split(erase)[-1]  # what the terminal shows once the line is done
+        assert visible.startswith("warning: ") or visible.endswith("100%  40 images"), line
+    assert shown[-2].startswith("imgcall: 40 saved")

@@ -449,3 +449,15 @@ def test_every_item_fixture_decodes_or_raises_an_imgcall_error(path: Any) -> Non
             assert exc.reason
         else:
             assert image.data and image.format in {"PNG", "JPEG", "WEBP", "GIF", "SVG"}
+
+
+def test_warnings_point_at_the_callers_line(load_item: LoadItem) -> None:
+    """Not into imgcall: the warning names the line of code that asked for the image."""
+    item = load_item("status_generating")
+    with pytest.warns(imgcall.ImgcallWarning) as from_decode:
+        imgcall.decode(item)
+    with pytest.warns(imgcall.ImgcallWarning) as from_iter:
+        for _image in imgcall.iter_images([item]):
+            pass
+    for caught in (from_decode, from_iter):
+        assert [w.filename for w in caught] == [__file__]

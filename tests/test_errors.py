@@ -33,7 +33,7 @@ def test_every_error_is_an_imgcall_error_with_id_and_location(name: str) -> None
     location = Location("resp.json").child("output", 3)
     error = cls("the reason", id="ig_7", location=location)
     assert (error.id, error.location, error.reason) == ("ig_7", location, "the reason")
-    assert str(error) == "item 'ig_7' (resp.json#/output/3): the reason"
+    assert str(error) == "resp.json#/output/3: item 'ig_7': the reason"
 
 
 @pytest.mark.parametrize("name", ERRORS)
@@ -44,8 +44,9 @@ def test_errors_survive_pickling_for_worker_processes(name: str) -> None:
     assert (copy.id, copy.location, str(copy)) == ("ig_1", "x.json:3", str(error))
 
 
-def test_message_without_id_names_the_location() -> None:
-    assert str(ImgcallError("broken", location="in.jsonl:4:7")) == "at in.jsonl:4:7: broken"
+def test_every_message_has_one_style_where_then_which_then_why() -> None:
+    assert str(ImgcallError("broken", location="in.jsonl:4:7")) == "in.jsonl:4:7: broken"
+    assert str(ImgcallError("why", id="ig_1")) == "item 'ig_1': why"
     assert str(ImgcallError("broken")) == "broken"
 
 
@@ -53,7 +54,7 @@ def test_with_origin_fills_only_what_is_missing() -> None:
     error = ImgcallError("why", id="ig_1")
     assert error.with_origin(id="other", location="f.json") is error
     assert (error.id, error.location) == ("ig_1", "f.json")
-    assert str(error) == "item 'ig_1' (f.json): why"
+    assert str(error) == "f.json: item 'ig_1': why"
     assert error.args == (str(error),)
 
 

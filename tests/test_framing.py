@@ -315,7 +315,7 @@ def test_every_text_source_gives_the_same_records(tmp_path: Path) -> None:
 def test_input_names() -> None:
     assert read_records('{"a": 1}')[0] == "<input>"
     assert read_records({"a": 1})[0] == "<object>"
-    assert read_records(iter([{"a": 1}]))[0] == "<events>"
+    assert read_records(iter([{"a": 1}]))[0] == "<object>"  # as for a list
     assert read_records(io.BytesIO(b"{}"))[0] == "<stream>"
     assert read_records(b"{}", name="<stdin>")[0] == "<stdin>"
 

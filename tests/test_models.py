@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -211,3 +212,101 @@ def test_location_renders_input_line_and_pointer() -> None:
 def test_the_model_is_the_public_one() -> None:
     assert imgcall.ImageGenerationCall is ImageGenerationCall
     assert ImageGenerationCall.model_fields["result"].repr is False
+
+
+# --- SDK objects round-trip (the openai package is a test dependency) ------------------------
+
+
+def test_an_openai_sdk_item_round_trips_without_fields_the_api_never_sent(
+    load_item: Any,
+) -> None:
+    from openai.types.responses.response_output_item import ImageGenerationCall as SdkCall
+
+    raw = load_item("openai_item")
+    sdk = SdkCall.model_validate(raw)
+    # What a plain model_dump() would have added: fields the API never sent, as None.
+    assert {k: v for k, v in sdk.model_dump().items() if k not in raw}
+    assert all(v is None for k, v in sdk.model_dump().items() if k not in raw)
+    call = parse_call(sdk)
+    assert call.model_dump(mode="json", exclude_unset=True) == raw
+
+
+def test_a_pydantic_model_with_optional_fields_gives_only_the_fields_that_were_set(
+    load_item: Any,
+) -> None:
+    from typing import Optional
+
+    from pydantic import BaseModel
+
+    class Sdk(BaseModel):  # the shape of an SDK model: optional fields default to None
+        id: str
+        type: str
+        status: str
+        result: Optional[str] = None  # noqa: UP045 - mirrors the SDK's own annotation
+        error: Optional[dict[str, Any]] = None  # noqa: UP045
+        revised_prompt: Optional[str] = None  # noqa: UP045
+
+    raw = {k: v for k, v in load_item("openai_item").items() if k in Sdk.model_fields}
+    call = parse_call(Sdk.model_validate(raw))
+    assert call.model_dump(mode="json", exclude_unset=True) == raw
+
+
+def openai_events(load_item: Any) -> list[Any]:
+    from openai.types.responses import (
+        ResponseImageGenCallPartialImageEvent,
+        ResponseOutputItemDoneEvent,
+    )
+
+    raw = load_item("openai_item")
+    partial = ResponseImageGenCallPartialImageEvent.model_validate(
+        {
+            "type": "response.image_generation_call.partial_image",
+            "item_id": raw["id"],
+            "output_index": 0,
+            "partial_image_index": 0,
+            "partial_image_b64": raw["result"],
+            "sequence_number": 1,
+        }
+    )
+    done = ResponseOutputItemDoneEvent.model_validate(
+        {"type": "response.output_item.done", "output_index": 0, "sequence_number": 2, "item": raw}
+    )
+    return [partial, done]
+
+
+def test_a_list_and_an_iterator_of_sdk_events_are_labelled_alike(load_item: Any) -> None:
+    events = openai_events(load_item)
+    from_list = list(imgcall.iter_calls(events, partials=True))
+    from_iterator = list(imgcall.iter_calls(iter(events), partials=True))
+    assert [str(c.location) for c in from_list] == [str(c.location) for c in from_iterator]
+    assert [str(c.location) for c in from_list] == [
+        "<object>#/0/partial_image_b64",
+        "<object>#/1/item",
+    ]
+    final = from_list[-1]
+    assert final.model_dump(mode="json", exclude_unset=True) == load_item("openai_item")
+
+
+# --- decode() given a file or a whole response -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "response.json",
+        Path("response.json"),
+        {"object": "response", "id": "resp_1", "output": []},
+        [{"type": "image_generation_call", "id": "a", "status": "completed"}],
+    ],
+    ids=["path-text", "path", "response", "list"],
+)
+def test_decode_of_a_file_or_a_response_points_to_iter_images(source: object) -> None:
+    with pytest.raises(imgcall.InvalidItemError, match=r"use imgcall\.iter_images\(") as info:
+        imgcall.decode(source)
+    assert "decode() and parse_call() take one item" in str(info.value)
+
+
+def test_broken_json_of_an_item_does_not_suggest_iter_images() -> None:
+    with pytest.raises(imgcall.InvalidItemError) as info:
+        parse_call('{"type": "image_generation_call", ')
+    assert "iter_images" not in str(info.value)

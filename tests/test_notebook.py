@@ -287,7 +287,7 @@ def test_gallery_of_a_response_with_a_failed_item() -> None:
     assert "ImageGenerationFailedError" in html
     assert "Your request was rejected by the safety system." in html
     assert "A lighthouse on a cliff at sunset, flat colours." in html
-    assert "96x64" in html and "more not shown" not in html
+    assert "384x256" in html and "more not shown" not in html
 
 
 def test_failed_items_appear_as_cards_with_their_reason(
@@ -715,3 +715,13 @@ def test_watch_never_replaces_a_final_with_a_late_partial(
         ("display", 3),
     ]
     assert display.log[1][2] is final
+
+
+def test_a_broken_json_line_reads_as_its_location_in_the_text_view(tmp_path: Any) -> None:
+    good = {"type": "image_generation_call", "id": "ig_1", "status": "failed"}
+    source = tmp_path / "batch.jsonl"
+    source.write_text(json.dumps(good) + "\n" + '{"id": "cut off\n' + json.dumps(good) + "\n")
+    text = repr(show(source))
+    (line,) = [x for x in text.splitlines() if "InvalidInputError" in x]
+    assert line.startswith(f"  {source}:2")
+    assert "None" not in line and "?" not in line

@@ -91,3 +91,46 @@ def test_manifest_symlink_is_replaced_not_followed(tmp_path: Path) -> None:
     assert outside.read_text() == "precious"
     assert not (out / MANIFEST_NAME).is_symlink()
     assert len(manifest_lines(out)) == 1
+
+
+def test_reprs_are_short_lines_for_any_number_of_records(tmp_path: Path) -> None:
+    items = [
+        {"type": "image_generation_call", "id": f"ig_{n}", "status": "failed"} for n in range(300)
+    ]
+    source = tmp_path / "many.json"
+    source.write_text(json.dumps(items))
+    report = imgcall.save_images(ITEMS_DIR / "response.json", tmp_path / "out")
+    assert repr(report) == (
+        f"<SaveReport {str(tmp_path / 'out')!r}: 2 saved, 0 overwritten, 0 exists, 0 skipped, "
+        f"0 failed; manifest={str(tmp_path / 'out' / MANIFEST_NAME)!r}>"
+    )
+    saved = report.records[0]
+    assert repr(saved) == (
+        f"ItemRecord(index=0, id='ig_68a1', outcome='saved', "
+        f"path={str(tmp_path / 'out' / 'ig_68a1.png')!r})"
+    )
+    failed = imgcall.save_images(source, tmp_path / "f")
+    assert len(repr(failed)) < 200 and "300 failed" in repr(failed)
+    assert repr(failed.records[0]) == (
+        "ItemRecord(index=0, id='ig_0', outcome='failed', "
+        "error=\"ImageGenerationFailedError: the API reported status 'failed'\")"
+    )
+    long = record("failed", error=imgcall.OutputError("x" * 5000))
+    assert len(repr(long)) < 200 and repr(long).endswith("xx…')")
+
+
+def test_record_attributes_carry_the_manifests_names() -> None:
+    one = record("saved", nbytes=233, duplicate_of="a.png")
+    line = json.loads(one.to_json())
+    assert one.bytes == one.nbytes == line["bytes"] == 233
+    assert one.duplicate_of == line["duplicate_of"] == "a.png"
+    attributes = {name for name in dir(one) if not name.startswith("_")}
+    # Every manifest field is an attribute under the same name.
+    assert set(line) - attributes == {"error_type"}  # the error's class: type(record.error)
+
+
+def test_running_counts_tell_duplicates_from_files_already_there() -> None:
+    counts = RunCounts()
+    for one in (record("saved"), record("exists", duplicate_of="x.png"), record("exists")):
+        counts.add(one)
+    assert (counts.saved, counts.duplicates, counts.existing, counts.placed) == (1, 1, 1, 3)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import imgcall
 from imgcall import _render
 from imgcall.records import ItemRecord, RunCounts
@@ -98,3 +100,26 @@ def test_reasons_and_warnings_that_quote_the_input_cannot_garble_a_terminal() ->
     ]
     assert any("a\\x07b" in text for text in lines)
     assert all("\x07" not in text for text in lines)
+
+
+@pytest.mark.parametrize(
+    ("library", "cli"),
+    [
+        ("over the limit of 100 (raise Limits(max_pixels=...) to allow it)", "--max-pixels"),
+        ("over the limit of 9 bytes (raise Limits(max_bytes=...) to allow it)", "--max-bytes"),
+        ("not 'completed' (strict_status is set)", "(--strict-status is set)"),
+        (
+            "2 partial images arrived (ask for partials to get them: --partials, or partials=True)",
+            "(ask for them with --partials)",
+        ),
+    ],
+)
+def test_advice_names_the_flag_on_the_command_line(library: str, cli: str) -> None:
+    worded = _render.cli_words(library)
+    assert cli in worded
+    assert "Limits(" not in worded and "=True" not in worded and "strict_status" not in worded
+
+
+def test_interrupted_line_counts_what_was_done() -> None:
+    counts = RunCounts(saved=2, existing=1)
+    assert _render.interrupted_line(counts).startswith("imgcall: interrupted after 3 images;")

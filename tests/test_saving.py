@@ -417,9 +417,29 @@ def test_convert_to_the_same_format_keeps_the_bytes(
     assert record.converted_from is None and record.note is None
 
 
-def test_convert_svg_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+def test_convert_keeps_an_svg_as_svg_with_a_warning(
+    tmp_path: Path, image_bytes: Callable[[str], bytes]
+) -> None:
     report = imgcall.save_images(ITEMS_DIR / "svg.json", tmp_path / "out", convert="png")
-    assert isinstance(report.records[0].error, imgcall.UnsupportedImageError)
+    (record,) = report.records
+    assert (record.outcome, record.format, record.converted_from) == ("saved", "SVG", None)
+    assert report.paths[0].name == "ig_svg.svg"
+    assert report.paths[0].read_bytes() == image_bytes("tiny.svg")
+    assert record.warnings == (
+        "an SVG image is never rasterised: saved as .svg, not converted to PNG",
+    )
+    line = json.loads((tmp_path / "out" / MANIFEST_NAME).read_text())
+    assert line["warnings"] == list(record.warnings)
+
+
+def test_saving_one_svg_with_convert_warns_and_keeps_it(
+    tmp_path: Path, load_item: Callable[[str], dict[str, Any]]
+) -> None:
+    image = imgcall.decode(load_item("svg"))
+    with pytest.warns(imgcall.ImgcallWarning, match="never rasterised") as caught:
+        path = image.save(tmp_path / "out" / "picture", convert="jpeg")
+    assert path.name == "picture.svg" and path.read_bytes() == image.data
+    assert caught[0].filename == __file__  # the caller's line, not imgcall's
 
 
 def test_svg_is_saved_as_svg(tmp_path: Path, image_bytes: Callable[[str], bytes]) -> None:
@@ -568,3 +588,56 @@ def test_every_item_fixture_saves_or_reports(tmp_path: Path) -> None:
             assert record.outcome in ("saved", "failed")
             assert (record.error is None) == (record.outcome == "saved")
     assert IMAGES_DIR.exists()
+
+
+# --- a run that saves nothing leaves nothing; an unusable folder fails first ---------------
+
+
+def test_an_unusable_output_folder_raises_before_anything_is_read(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    read: list[object] = []
+
+    def events() -> Iterator[dict[str, Any]]:
+        read.append("started")
+        yield item("a", png())
+
+    with pytest.raises(OutputError, match="cannot create the output folder"):
+        imgcall.save_images(events(), tmp_path / "file" / "sub")
+    with pytest.raises(OutputError):
+        imgcall.iter_save([events()], tmp_path / "file" / "sub")  # at once, not on next()
+    assert read == []
+
+
+def test_a_mistyped_input_leaves_no_folder(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match=r"nope\.json"):
+        imgcall.save_images("nope.json", tmp_path / "o_nope" / "deep")
+    assert not (tmp_path / "o_nope").exists()
+
+
+def test_a_run_of_failures_only_leaves_nothing_and_reports_no_manifest(tmp_path: Path) -> None:
+    failed = [item(f"f{n}", None, "failed") for n in range(3)]
+    report = imgcall.save_images(failed, tmp_path / "out")
+    assert [r.outcome for r in report] == ["failed"] * 3
+    assert report.manifest is None
+    assert not (tmp_path / "out").exists()
+
+
+def test_problems_held_back_past_memory_still_reach_the_manifest_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import imgcall.saving as saving
+
+    monkeypatch.setattr(saving, "_HELD_IN_MEMORY", 200)  # a few lines, then a temporary file
+    items = [item(f"f{n}", None, "failed") for n in range(40)] + [item("ok", png())]
+    report = imgcall.save_images(items, tmp_path / "out")
+    lines = (tmp_path / "out" / MANIFEST_NAME).read_text().splitlines()
+    assert [json.loads(x)["id"] for x in lines] == [f"f{n}" for n in range(40)] + ["ok"]
+    assert report.manifest == tmp_path / "out" / MANIFEST_NAME
+
+
+def test_identical_images_under_one_name_are_one_file_and_a_duplicate(tmp_path: Path) -> None:
+    report = imgcall.save_images([item("same", png()), item("same", png())], tmp_path / "out")
+    first, second = report.records
+    assert (first.outcome, first.duplicate_of) == ("saved", None)
+    assert (second.outcome, second.duplicate_of, second.path) == ("exists", "same.png", first.path)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [MANIFEST_NAME, "same.png"]

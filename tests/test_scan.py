@@ -160,7 +160,7 @@ def test_broken_document_raises_invalid_input_from_iter_calls_and_iter_images(
     for run in (imgcall.iter_calls, imgcall.iter_images):
         with pytest.raises(InvalidInputError) as info:
             list(run(path))
-        assert str(info.value).startswith(f"at {path}:4:")
+        assert str(info.value).startswith(f"{path}:4:")
         assert "(line 4, column" in str(info.value)
 
 

@@ -212,20 +212,20 @@ def test_a_run_that_saves_nothing_leaves_no_new_folder(
     assert not out.exists()
 
 
-def test_a_run_that_saves_nothing_keeps_a_folder_it_did_not_make_and_its_manifest(
+def test_a_run_that_saves_nothing_leaves_nothing_though_staging_made_the_folder(
     tmp_path: Path, stage_calls: list[bool]
 ) -> None:
     doc = write_document(tmp_path / "resp.json", [item("bad", corrupt(IMAGES[0]))])
-    existing, new = tmp_path / "existing", tmp_path / "new"
+    existing, new = tmp_path / "existing", tmp_path / "deep" / "new"
     existing.mkdir()
 
     imgcall.save_images(doc, existing, manifest=False)
-    imgcall.save_images(doc, new)
+    report = imgcall.save_images(doc, new)
 
     assert stage_calls == [True, True]
     assert list(existing.iterdir()) == []
-    assert [p.name for p in new.iterdir()] == [MANIFEST_NAME]
-    assert json.loads((new / MANIFEST_NAME).read_text())["outcome"] == "failed"
+    assert not (tmp_path / "deep").exists()  # with the parent it made
+    assert report.manifest is None and report.failed[0].id == "bad"
 
 
 def test_a_full_disk_while_staging_falls_back_and_reports_the_write(
@@ -251,19 +251,17 @@ def test_a_full_disk_while_staging_falls_back_and_reports_the_write(
     assert temp_files(tmp_path) == []
 
 
-def test_an_output_folder_that_is_a_file_still_fails_each_item_clearly(
+def test_an_output_folder_that_is_a_file_fails_before_any_decoding(
     tmp_path: Path, stage_calls: list[bool]
 ) -> None:
     doc = write_document(tmp_path / "resp.json", [item(f"ig_{i}", d) for i, d in enumerate(IMAGES)])
     blocker = tmp_path / "out"
     blocker.write_text("not a folder")
 
-    report = imgcall.save_images(doc, blocker, manifest=False)
+    with pytest.raises(OutputError, match="it is a file"):
+        imgcall.save_images(doc, blocker, manifest=False)
 
-    assert stage_calls == [False, False, False]
-    assert [r.outcome for r in report] == ["failed"] * 3
-    assert all(isinstance(r.error, OutputError) for r in report)
-    assert "cannot create the folder" in str(report.records[0].error)
+    assert stage_calls == []
     assert blocker.read_text() == "not a folder"
 
 

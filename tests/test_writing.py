@@ -135,7 +135,7 @@ def test_interrupted_write_leaves_no_file_behind(
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
         imgcall.save_images(ITEMS_DIR / "png.json", out, manifest=False)
-    assert list(out.iterdir()) == []
+    assert not out.exists()  # not even the folder: the run saved nothing
 
 
 @pytest.mark.skipif(
@@ -181,10 +181,10 @@ def test_remove_stale_temp_files_on_a_missing_folder(tmp_path: Path) -> None:
     assert remove_stale_temp_files(tmp_path / "missing") == []
 
 
-def test_output_folder_that_is_a_file_fails_each_item(tmp_path: Path) -> None:
+def test_output_folder_that_is_a_file_fails_before_any_work(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.write_bytes(b"")
-    report = imgcall.save_images(ITEMS_DIR / "items_list.json", out, manifest=False)
-    assert [r.outcome for r in report] == ["failed", "failed"]
-    assert all(isinstance(r.error, OutputError) for r in report)
-    assert "cannot create the folder" in str(report.records[0].error)
+    with pytest.raises(OutputError, match="it is a file"):
+        imgcall.save_images(ITEMS_DIR / "items_list.json", out, manifest=False)
+    with pytest.raises(OutputError, match=r"cannot create the output folder .*sub"):
+        imgcall.save_images(ITEMS_DIR / "items_list.json", out / "sub", manifest=False)

@@ -104,7 +104,7 @@ def test_failed_response_without_images_is_a_problem_naming_it_and_the_reason() 
     assert isinstance(problem, Problem) and isinstance(problem.error, ImageGenerationFailedError)
     assert (problem.id, problem.status) == ("resp_f", "failed")
     assert str(problem.error) == (
-        "at <object>#/error: response 'resp_f' failed: "
+        "<object>#/error: response 'resp_f' failed: "
         "Rejected by the safety system. (moderation_blocked)"
     )
 

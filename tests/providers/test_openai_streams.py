@@ -151,7 +151,7 @@ def test_cut_off_stream_yields_what_it_has_and_reports_the_missing_final() -> No
     assert isinstance(problem, Problem) and isinstance(problem.error, ImageNotReadyError)
     assert problem.status == "generating" and problem.location == Location(str(path), "", 23)
     assert str(problem) == (
-        f"item 'ig_stream_a' ({path}:23): the stream ended before the final image "
+        f"{path}:23: item 'ig_stream_a': the stream ended before the final image "
         "(response.output_item.done); 2 partial images arrived "
         "(ask for partials to get them: --partials, or partials=True)"
     )
@@ -354,4 +354,4 @@ def test_sdk_event_objects_are_read_with_model_dump() -> None:
 
     got = list(scan(Event(e) for e in events_of("openai_stream.sse")))
     assert [f.id for f in got] == ["ig_stream_a", "ig_stream_b"]
-    assert got[0].location == Location("<events>", "/8/item")
+    assert got[0].location == Location("<object>", "/8/item")
