@@ -145,7 +145,9 @@ def save_images(
     Raises:
         InvalidInputError: an input cannot be read or parsed (images saved before that
             stay on disk and in the manifest).
-        ValueError: a bad argument (unknown template field, policy, format, ...).
+        ValueError: a bad argument (unknown template field, policy, format, ...),
+            including a template that cannot give a sane file name (``{index:>999999999}``,
+            see `check_template`), refused before anything is read or written.
     """
     sources = as_sources(source)
     records = iter_save(

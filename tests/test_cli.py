@@ -323,6 +323,10 @@ def test_exit_1_for_a_broken_line_inside_json_lines(runner: CliRunner, tmp_path:
         (["-n", "{nope}"], "unknown field 'nope'"),
         (["-n", "{id.__class__}"], "unknown field"),
         (["-n", "{id"], "template"),
+        # Bounded before expanding: a MemoryError, and minutes at 7 GB, before the fix.
+        (["-n", "{index:099999999999}"], "the width 99999999999 of {index:099999999999}"),
+        (["-n", "{index:>999999999}"], "too large: a file name has at most 255 bytes"),
+        (["-n", "{id:.1000}"], "the precision 1000"),
     ],
 )
 def test_exit_2_for_bad_options(runner: CliRunner, args: list[str], message: str) -> None:
