@@ -10,10 +10,8 @@ import socket
 import stat
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from click.testing import CliRunner
@@ -25,9 +23,7 @@ from imgcall.records import MANIFEST_NAME
 from imgcall.writing import TEMP_SUFFIX, remove_stale_temp_files, write_file
 from tests.conftest import ITEMS_DIR
 
-from .helpers import item, noise_png, png
-
-T = TypeVar("T")
+from .helpers import finishes, item, noise_png, png
 
 
 def temp_files(root: Path) -> list[Path]:
@@ -212,36 +208,6 @@ KIND_WORDS = {
     "symlink": "a symlink",
     "device": "a device",
 }
-HANG_BUDGET = 10.0  # seconds; a run of two tiny images takes well under one
-
-
-def finishes(call: Callable[[], T], unblock: Path | None = None) -> T:
-    """``call()``, run on a thread so that a hang fails the test instead of the suite.
-
-    ``unblock`` is a FIFO to open for writing if the call hangs, so that a reader stuck
-    in ``open()`` returns and the thread ends.
-    """
-    results: list[T] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            results.append(call())
-        except BaseException as exc:  # handed to the test thread below
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(HANG_BUDGET)
-    if thread.is_alive():
-        if unblock is not None:
-            with contextlib.suppress(OSError):
-                os.close(os.open(unblock, os.O_WRONLY | os.O_NONBLOCK))
-            thread.join(HANG_BUDGET)
-        pytest.fail(f"did not finish within {HANG_BUDGET} s (it opened what is at the name)")
-    if errors:
-        raise errors[0]
-    return results[0]
 
 
 @contextlib.contextmanager
