@@ -17,6 +17,9 @@ A run reads its inputs through `imgcall.pipeline`, names each image with
   and flushed as the run goes. A re-run lists already-present files with outcome
   ``exists``, so the manifest always covers every image of the inputs given, never a
   confusing mix of runs;
+- a run that writes the manifest owns the folder while it runs (`imgcall.folderlock`):
+  a second run into the same folder waits a few seconds, then is refused with
+  `OutputLockedError` naming the first, before it reads or writes anything;
 - decoding, checking, hashing and conversion run on ``workers`` threads; names are
   chosen and files written in input order on the calling thread, so a run's result
   never depends on timing.
@@ -31,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ImgcallError, OutputError
+from .folderlock import FolderLock
 from .formats import FORMATS
 from .naming import (
     TEMPLATE_FIELDS,
@@ -145,6 +149,8 @@ def save_images(
     Raises:
         InvalidInputError: an input cannot be read or parsed (images saved before that
             stay on disk and in the manifest).
+        OutputLockedError: another run is still saving into ``out_dir`` (with a
+            manifest) after a few seconds' wait; nothing was read or written.
         ValueError: a bad argument (unknown template field, policy, format, ...),
             including a template that cannot give a sane file name (``{index:>999999999}``,
             see `check_template`), refused before anything is read or written.
@@ -263,9 +269,14 @@ class _Run:
     def records(
         self, prepared: Generator[tuple[Unit, Prepared], None, None]
     ) -> Generator[ItemRecord, None, None]:
-        """Save each prepared unit in order and yield its record (and any manifest failure)."""
-        remove_stale_temp_files(self.folder)
+        """Save each prepared unit in order and yield its record (and any manifest failure).
+
+        Raises `OutputLockedError` before any work when another run holds the folder.
+        """
+        lock: FolderLock | None = None
         try:
+            lock = self._lock()
+            remove_stale_temp_files(self.folder)
             for unit, ready in prepared:
                 if isinstance(ready, Ready):
                     try:
@@ -285,11 +296,28 @@ class _Run:
             prepared.close()  # stops the worker threads when the caller stops early
             if self.manifest is not None:
                 self.manifest.close()
+            if lock is not None:
+                lock.release()
             if not self.folder_existed and not self.folder_ready:
                 # Staging makes the folder for a run's first image; if nothing was saved
                 # or logged after all, leave no empty folder behind (rmdir keeps any other).
                 with contextlib.suppress(OSError):
                     self.folder.rmdir()
+
+    def _lock(self) -> FolderLock | None:
+        """Own the folder's manifest for the run: the `FolderLock`, if the folder takes one.
+
+        Only a run that writes the manifest takes it. A folder that cannot be made is
+        not locked: each item then fails saying why, as without the lock.
+        """
+        if self.manifest is None:
+            return None
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return None
+        lock = FolderLock(self.folder)
+        return lock if lock.acquire() else None
 
     def _log(self, record: ItemRecord) -> ItemRecord | None:
         """Write the manifest line; on failure, stop the manifest and report it once."""

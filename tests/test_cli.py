@@ -706,3 +706,24 @@ def test_readme_ls_example_runs_as_shown(runner: CliRunner, tmp_path: Path) -> N
     result = run(runner, *args[1:])
     assert result.exit_code == 1
     assert lines(result.output) == block[start + 1 :]
+
+
+def test_exit_2_when_another_run_holds_the_output_folder(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import imgcall.folderlock as folderlock
+
+    monkeypatch.setattr(folderlock, "LOCK_WAIT", 0.1)
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = folderlock.FolderLock(out)
+    holder.acquire()
+    try:
+        result = run(runner, "extract", RESPONSE, "-o", "out")
+    finally:
+        holder.release()
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"error: the output folder {out.resolve()} is in use by")
+    assert f"(pid {os.getpid()} on " in result.stderr and "Traceback" not in result.stderr
+    assert list(out.iterdir()) == []
