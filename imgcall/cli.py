@@ -9,7 +9,8 @@ words them, and maps the outcome to an exit code in one place (`exit_code_for`,
 0     every image found was saved (or was already present)
 1     some item could not be saved (the others still were)
 2     usage error, or an input that cannot be read or parsed (a broken line inside an
-      input that is otherwise read is an item problem: 1)
+      input that is otherwise read is an item problem: 1), or an output folder that
+      another run is still writing into (`OutputLockedError`, found before any work)
 3     no image found in the input (nothing image-like at all; items that were found but
       all failed give 1)
 130   interrupted (Ctrl-C): the file being written is finished, its manifest line
@@ -74,9 +75,11 @@ def exit_code_for(error: BaseException, *, whole_input: bool = True) -> int:
     ``whole_input=False`` marks a problem inside an input that was otherwise read (a
     broken line of JSON Lines): the rest of the input was saved, so that is a 1.
     """
-    from .errors import InvalidInputError
+    from .errors import InvalidInputError, OutputLockedError
 
     if isinstance(error, InvalidInputError) and whole_input:
+        return EXIT_USAGE
+    if isinstance(error, OutputLockedError):  # the run could not start at all
         return EXIT_USAGE
     return EXIT_PROBLEMS
 

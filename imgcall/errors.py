@@ -15,6 +15,7 @@ The hierarchy, all rooted at one class so callers can catch everything at once::
      ├── CorruptImageError            the image is truncated or damaged
      ├── OutputExistsError            a different file already has the target name
      └── OutputError                  the file cannot be written
+          └── OutputLockedError       another run is writing into the output folder
 
 Each error carries the item ``id`` and its ``location`` where known, as attributes and
 in its message, so a person reading one line of output knows which item failed and why.
@@ -41,6 +42,7 @@ __all__ = [
     "InvalidItemError",
     "OutputError",
     "OutputExistsError",
+    "OutputLockedError",
     "Problem",
     "UnsupportedImageError",
     "UnsupportedResultError",
@@ -192,6 +194,14 @@ class OutputExistsError(ImgcallError):
 
 class OutputError(ImgcallError):
     """The image could not be written (full disk, read-only folder, bad path)."""
+
+
+class OutputLockedError(OutputError):
+    """Another run holds the output folder (and its manifest); found before any work.
+
+    A run waits a few seconds for the other to finish first; the message names it (pid,
+    host, start time). The command line exits with 2 (the run could not start).
+    """
 
 
 class ImgcallWarning(UserWarning):

@@ -22,7 +22,9 @@ from .errors import OutputError
 
 __all__ = [
     "IMAGE_SUFFIX",
+    "MAX_FORMAT_WIDTH",
     "MAX_RENAMES",
+    "MAX_TEMPLATE_LENGTH",
     "TEMPLATE_FIELDS",
     "candidate_names",
     "check_template",
@@ -41,6 +43,19 @@ MAX_RENAMES = 10_000
 _MAX_NAME_BYTES = 255
 # Room kept for ".partialN", "-NNNN" (rename) and the extension.
 _MAX_STEM_BYTES = 200
+# Only this much of a longer text can reach a stem (200 bytes), so only this much of it
+# is sanitised: character by character, a gigabyte of name would take minutes and GBs.
+_LONG_TEXT = 1024
+MAX_TEMPLATE_LENGTH = 1024
+"""The longest name template accepted, in characters (a file name has at most 255 bytes)."""
+MAX_FORMAT_WIDTH = _MAX_NAME_BYTES
+"""The largest width or precision a template's format spec may ask for (``{index:0255d}``)."""
+# The standard format spec, the only one str and int (every template field) understand:
+# [[fill]align][sign][z][#][0][width][grouping][.precision[grouping]][type].
+_FORMAT_SPEC = re.compile(
+    r"(?:.?[<>=^])?[-+ ]?z?#?0?(?P<width>\d*)[,_]?(?:\.(?P<precision>\d*)[,_]?)?[a-zA-Z%]?",
+    re.DOTALL,
+)
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 _RESERVED = frozenset(
     ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
@@ -56,9 +71,11 @@ def safe_stem(text: str, *, fallback: str = "image") -> str:
     Separators, NUL, control and shell-hostile characters become ``_``; leading dots
     (hidden files, ``.``/``..``) and trailing dots or spaces are removed; Windows
     reserved names get a ``_`` prefix; an over-long name is cut and given a short hash of
-    the original so that different long ids stay different.
+    the original so that different long ids stay different. The cost is bounded: only
+    the first 1,024 characters of a longer text are looked at (plus its hash).
     """
-    stem = unicodedata.normalize("NFC", text)
+    cut_short = len(text) > _LONG_TEXT
+    stem = unicodedata.normalize("NFC", text[:_LONG_TEXT] if cut_short else text)
     stem = _UNSAFE.sub("_", stem)
     stem = "".join(
         "_" if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp") else ch
@@ -66,16 +83,27 @@ def safe_stem(text: str, *, fallback: str = "image") -> str:
     )
     stem = stem.strip(" ").lstrip(".").rstrip(". ")
     if not stem:
-        return fallback
+        if not cut_short:
+            return fallback
+        stem = fallback  # the hash below still tells this text from others
     # Windows ignores trailing spaces before the dot: "CON .png" is the console too.
     if stem.split(".")[0].rstrip(" ").upper() in _RESERVED:
         stem = "_" + stem
     encoded = stem.encode("utf-8", "surrogatepass")
-    if len(encoded) > _MAX_STEM_BYTES:
-        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    if cut_short or len(encoded) > _MAX_STEM_BYTES:
+        digest = _text_hash(text)[:12]
         cut = encoded[: _MAX_STEM_BYTES - 13].decode("utf-8", "ignore").rstrip(". ")
         stem = f"{cut}-{digest}"
     return stem
+
+
+def _text_hash(text: str) -> str:
+    # A slice at a time: a huge text is never encoded whole (a surrogate is one code
+    # unit, so a slice boundary never splits a character's encoding).
+    digest = hashlib.sha256()
+    for start in range(0, len(text), 1 << 20):
+        digest.update(text[start : start + (1 << 20)].encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
 
 
 def partial_stem(stem: str, partial_index: int | None) -> str:
@@ -87,26 +115,58 @@ def check_template(template: str) -> None:
     """Raise ``ValueError`` unless ``template`` is a valid name template.
 
     Only the fields in `TEMPLATE_FIELDS` are allowed, without attribute or index access;
-    format specs (``{index:04d}``) are checked against sample values.
+    format specs (``{index:04d}``) are checked against sample values. A template that
+    cannot give a sane file name is refused before anything is expanded: one longer
+    than `MAX_TEMPLATE_LENGTH`, a width or precision over `MAX_FORMAT_WIDTH`
+    (``{index:>999999999}`` would build a gigabyte of name), a field inside a format spec.
     """
     if not isinstance(template, str):
         raise ValueError(f"the name template must be a string, got {type(template).__name__}")
+    if len(template) > MAX_TEMPLATE_LENGTH:
+        raise ValueError(
+            f"the name template is {len(template):,} characters long; at most "
+            f"{MAX_TEMPLATE_LENGTH:,} can give a file name"
+        )
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
         raise ValueError(f"invalid name template {template!r}: {exc}") from exc
-    for _, field_name, _, _ in parsed:
+    for _, field_name, spec, _ in parsed:
         if field_name is not None and field_name not in TEMPLATE_FIELDS:
             shown = field_name or "{}"
             raise ValueError(
                 f"unknown field {shown!r} in the name template {template!r}; use "
                 + ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
             )
-    sample = {f: "x" for f in TEMPLATE_FIELDS} | {"index": 0}
-    try:
-        template.format_map(sample)
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
-        raise ValueError(f"invalid name template {template!r}: {exc}") from exc
+        if field_name is not None and spec:
+            _check_spec(template, field_name, spec)
+    # Two indexes: a spec that works for 0 may not for a large one ({index:c}).
+    for index in (0, 2**63):
+        sample = {f: "x" for f in TEMPLATE_FIELDS} | {"index": index}
+        try:
+            template.format_map(sample)
+        except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+            large = " for a large {index}" if index else ""
+            raise ValueError(f"invalid name template {template!r}{large}: {exc}") from exc
+
+
+def _check_spec(template: str, field_name: str, spec: str) -> None:
+    """Refuse a format spec whose width or precision would make an absurd name."""
+    field = f"{{{field_name}:{spec}}}"
+    where = f"in the name template {template!r}"
+    if "{" in spec or "}" in spec:
+        raise ValueError(f"a field inside a format spec ({field}) is not supported {where}")
+    match = _FORMAT_SPEC.fullmatch(spec)
+    if match is None:
+        raise ValueError(f"invalid format spec {field} {where}")
+    for part in ("width", "precision"):
+        digits = (match.group(part) or "").lstrip("0")
+        # Compared as text first: int() of thousands of digits is itself refused.
+        if len(digits) > len(str(MAX_FORMAT_WIDTH)) or (digits and int(digits) > MAX_FORMAT_WIDTH):
+            raise ValueError(
+                f"the {part} {digits} of {field} {where} is too large: a file name has at "
+                f"most {MAX_FORMAT_WIDTH} bytes"
+            )
 
 
 def render_stem(template: str, fields: Mapping[str, object], *, fallback: str) -> str:

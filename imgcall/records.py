@@ -4,7 +4,7 @@ An `ItemRecord` is at once a manifest line, an ``imgcall extract --json`` / ``im
 --json`` object, and an entry of the `SaveReport` that `save_images` returns, so the
 three always agree. `image_record` and `problem_record` build records from what
 `imgcall.pipeline` produced, `RunCounts` totals them as they stream past, and `Manifest`
-writes them to ``imgcall-manifest.jsonl``, one flushed line at a time, replacing the
+writes them to ``imgcall-manifest.jsonl``, one whole line at a time, replacing the
 previous run's manifest with its first line.
 """
 
@@ -16,11 +16,11 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import ImgcallError, InvalidInputError, OutputError, Problem
 from .image import DecodedImage
-from .writing import describe_os_error
+from .writing import describe_os_error, temp_path
 
 if TYPE_CHECKING:
     from .pipeline import Ready, Unit
@@ -396,39 +396,70 @@ def problem_record(
 
 
 class Manifest:
-    """``imgcall-manifest.jsonl``, replaced by the first line a run writes."""
+    """``imgcall-manifest.jsonl``, replaced by the first line a run writes.
+
+    Every line reaches the file whole, with one ``os.write`` (a write that fails half
+    way is cut back to the last whole line), so the file is valid JSON Lines at every
+    moment, also after a crash. The first line goes into a new file that then replaces
+    the name at once: the previous manifest, or whatever else has the name (a symlink,
+    a FIFO), is never opened, followed or truncated in place.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._file: IO[bytes] | None = None
+        self._fd: int | None = None
+        self._size = 0
 
     def write(self, record: ItemRecord) -> None:
-        """Append ``record`` as one flushed line; `OutputError` if it cannot be written."""
+        """Append ``record`` as one whole line; `OutputError` if it cannot be written."""
         self.write_line(record.to_json())
 
-    def write_line(self, line: str) -> None:
-        """Append one line of JSON (a record's `ItemRecord.to_json`), flushed."""
+    def write_line(self, text: str) -> None:
+        """Append one line of JSON (a record's `ItemRecord.to_json`), whole, at once."""
+        line = text.encode("utf-8") + b"\n"
         try:
-            if self._file is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                # Never truncate whatever a symlink under the manifest's name points to.
-                if self.path.is_symlink():
-                    self.path.unlink()
-                flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-                fd = os.open(self.path, flags | getattr(os, "O_BINARY", 0), 0o666)
-                self._file = os.fdopen(fd, "wb")
-            self._file.write(line.encode("utf-8") + b"\n")
-            # Flushed per line: a crash keeps every line already written.
-            self._file.flush()
+            if self._fd is None:
+                self._fd = self._replace_with(line)
+            else:
+                self._append(self._fd, line)
         except OSError as exc:
             raise OutputError(
                 f"cannot write the manifest {self.path}: {describe_os_error(exc)}",
                 location=str(self.path),
             ) from exc
 
+    def _replace_with(self, line: bytes) -> int:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # A temporary name carries the pid: a crash's leftover is cleared by the next run.
+        tmp = temp_path(self.path.parent)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        fd = os.open(tmp, flags, 0o666)
+        try:
+            self._size = 0
+            self._append(fd, line)
+            os.replace(tmp, self.path)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return fd
+
+    def _append(self, fd: int, line: bytes) -> None:
+        try:
+            written = os.write(fd, line)
+            while written < len(line):  # only on a full disk, which then raises
+                written += os.write(fd, line[written:])
+        except BaseException:
+            with contextlib.suppress(OSError):  # never leave half a line behind
+                os.ftruncate(fd, self._size)
+                os.lseek(fd, self._size, os.SEEK_SET)
+            raise
+        self._size += len(line)
+
     def close(self) -> None:
         """Close the file (if it was opened); closing errors are ignored."""
-        if self._file is not None:
+        if self._fd is not None:
             with contextlib.suppress(OSError):
-                self._file.close()
-            self._file = None
+                os.close(self._fd)
+            self._fd = None

@@ -26,6 +26,9 @@ A run reads its inputs through `imgcall.pipeline`, names each image with
   input is read;
 - the lines that write a file and its manifest line are `imgcall._interrupt.shielded`,
   so a command line that defers Ctrl-C there stops between images, never inside one;
+- a run that writes the manifest owns the folder while it runs (`imgcall.folderlock`):
+  a second run into the same folder waits a few seconds, then is refused with
+  `OutputLockedError` naming the first, before it reads or writes anything;
 - decoding, checking, hashing and conversion run on ``workers`` threads; names are
   chosen and files written in input order on the calling thread, so a run's result
   never depends on timing.
@@ -41,6 +44,7 @@ from typing import TYPE_CHECKING
 
 from ._interrupt import shielded
 from .errors import ImgcallError, OutputError
+from .folderlock import FolderLock
 from .formats import FORMATS
 from .naming import (
     TEMPLATE_FIELDS,
@@ -167,7 +171,11 @@ def save_images(
             stay on disk and in the manifest).
         OutputError: ``out_dir`` cannot be created or written (raised before anything
             is read or decoded).
-        ValueError: a bad argument (unknown template field, policy, format, ...).
+        OutputLockedError: another run is still saving into ``out_dir`` (with a
+            manifest) after a few seconds' wait; nothing was read or written.
+        ValueError: a bad argument (unknown template field, policy, format, ...),
+            including a template that cannot give a sane file name (``{index:>999999999}``,
+            see `check_template`), refused before anything is read or written.
     """
     sources = as_sources(source)
     records = iter_save(
@@ -297,9 +305,14 @@ class _Run:
     def records(
         self, prepared: Generator[tuple[Unit, Prepared], None, None]
     ) -> Generator[ItemRecord, None, None]:
-        """Save each prepared unit in order and yield its record (and any manifest failure)."""
-        remove_stale_temp_files(self.folder)
+        """Save each prepared unit in order and yield its record (and any manifest failure).
+
+        Raises `OutputLockedError` before any work when another run holds the folder.
+        """
+        lock: FolderLock | None = None
         try:
+            lock = self._lock()
+            remove_stale_temp_files(self.folder)
             for unit, ready in prepared:
                 with shielded():  # the file and its manifest line, or neither
                     if isinstance(ready, Ready):
@@ -323,6 +336,8 @@ class _Run:
                 self.manifest.close()
             if self.held is not None:
                 self.held.close()
+            if lock is not None:
+                lock.release()  # removes the lock file, so an unused folder is empty again
             if not self.placed:
                 # Staging makes the folder for a run's first image; if no image was
                 # placed after all, leave no folder behind (rmdir keeps one with files).
@@ -331,6 +346,21 @@ class _Run:
                         folder.rmdir()
                     except OSError:
                         break
+
+    def _lock(self) -> FolderLock | None:
+        """Own the folder's manifest for the run: the `FolderLock`, if the folder takes one.
+
+        Only a run that writes the manifest takes it. A folder that cannot be made is
+        not locked: each item then fails saying why, as without the lock.
+        """
+        if self.manifest is None:
+            return None
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return None
+        lock = FolderLock(self.folder)
+        return lock if lock.acquire() else None
 
     def _log(self, record: ItemRecord) -> ItemRecord | None:
         """Write the manifest line; on failure, stop the manifest and report it once."""

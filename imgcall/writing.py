@@ -4,8 +4,11 @@ Every file is written to a temporary name in the target folder and then moved in
 place (``os.link`` for the no-clobber policies, ``os.replace`` for ``overwrite``), so an
 interrupted write never leaves a half-written image under a final name; temporary names
 carry the writer's pid so that `remove_stale_temp_files` can clear those of dead
-processes. `save_image` (behind `DecodedImage.save`) writes one image; whole runs build
-on `try_write` in `imgcall.saving`.
+processes. Whatever is at a final name and is not a regular file (a FIFO, device,
+socket, folder or symlink) is never opened, read or followed: it is a conflict like a
+file with different bytes, and ``overwrite`` replaces the name itself (never writing
+through it; a folder is never replaced). `save_image` (behind `DecodedImage.save`)
+writes one image; whole runs build on `try_write` in `imgcall.saving`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import errno
 import os
 import re
 import secrets
+import stat
 import sys
 import time
 from dataclasses import dataclass
@@ -240,8 +244,10 @@ def try_write(
     if on_conflict == "skip":
         return "skipped"
     if on_conflict == "error":
+        kind = _special_kind(path)
+        there = f"and is {kind}, not an image file" if kind else "with different content"
         raise OutputExistsError(
-            f"{path} already exists with different content; choose what to do with "
+            f"{path} already exists {there}; choose what to do with "
             "on_conflict 'rename', 'skip' or 'overwrite' (--on-conflict on the command line)"
         )
     return None
@@ -306,11 +312,58 @@ def _write_fd(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
+# Opening what is at a final name must never block (a FIFO with no writer waits forever)
+# nor follow a symlink; the fstat after opening catches a name swapped since the lstat.
+_OPEN_EXISTING = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+_KINDS = (
+    (stat.S_ISLNK, "a symlink"),
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+)
+
+
+def _special_kind(path: Path) -> str | None:
+    """What is at ``path`` when it is not a regular file ("a FIFO", ...); else None."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return next((kind for test, kind in _KINDS if test(mode)), "not a regular file")
+
+
 def _same_content(path: Path, data: bytes) -> bool:
+    """True if ``path`` is a regular file (not a symlink) holding exactly ``data``.
+
+    Anything else at the name (a FIFO, device, socket, folder or symlink, wherever it
+    points) is never opened, read or followed: it counts as different content.
+    """
+    try:
+        before = os.lstat(path)
+    except OSError:
+        return False
+    if not stat.S_ISREG(before.st_mode) or before.st_size != len(data):
+        return False
+    try:
+        fd = os.open(path, _OPEN_EXISTING)
+    except OSError:
+        return False
     # Compared a slice at a time: a re-run over large files reads none of them whole.
     try:
-        with open(path, "rb") as fh, memoryview(data) as expected:
-            if os.fstat(fh.fileno()).st_size != len(expected):
+        with os.fdopen(fd, "rb") as fh, memoryview(data) as expected:
+            now = os.fstat(fh.fileno())
+            same_file = (now.st_dev, now.st_ino) == (before.st_dev, before.st_ino)
+            if not (same_file and stat.S_ISREG(now.st_mode)) or now.st_size != len(expected):
                 return False
             pos = 0
             while chunk := fh.read(_COMPARE_CHUNK):
@@ -330,6 +383,8 @@ def describe_os_error(exc: OSError) -> str:
         return "the file is larger than allowed (file-size limit)"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return "permission denied (the folder is read-only or not yours)"
+    if exc.errno in (errno.EISDIR, errno.ENOTEMPTY):
+        return "a folder has that name"
     return exc.strerror or str(exc)
 
 

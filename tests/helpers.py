@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
+import os
 import random
-from typing import Any
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
+import pytest
 from PIL import Image
+
+T = TypeVar("T")
+HANG_BUDGET = 10.0
+"""Seconds a call guarded by `finishes` may take (a hang, not slowness, fails it)."""
 
 
 def b64(data: bytes) -> str:
@@ -36,3 +46,32 @@ def item(id: str, data: bytes | None, status: str = "completed", **extra: Any) -
     body.update(extra)
     body["result"] = b64(data) if data is not None else None
     return body
+
+
+def finishes(call: Callable[[], T], unblock: Path | None = None) -> T:
+    """``call()``, run on a thread so that a hang fails the test instead of the suite.
+
+    ``unblock`` is a FIFO to open for writing if the call hangs, so that a reader stuck
+    in ``open()`` returns and the thread ends.
+    """
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(call())
+        except BaseException as exc:  # handed to the test thread below
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(HANG_BUDGET)
+    if thread.is_alive():
+        if unblock is not None:
+            with contextlib.suppress(OSError):
+                os.close(os.open(unblock, os.O_WRONLY | os.O_NONBLOCK))
+            thread.join(HANG_BUDGET)
+        pytest.fail(f"did not finish within {HANG_BUDGET} s")
+    if errors:
+        raise errors[0]
+    return results[0]

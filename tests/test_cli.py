@@ -321,6 +321,10 @@ def test_exit_1_for_a_broken_line_inside_json_lines(runner: CliRunner, tmp_path:
         (["-n", "{nope}"], "unknown field 'nope'"),
         (["-n", "{id.__class__}"], "unknown field"),
         (["-n", "{id"], "template"),
+        # Bounded before expanding: a MemoryError, and minutes at 7 GB, before the fix.
+        (["-n", "{index:099999999999}"], "the width 99999999999 of {index:099999999999}"),
+        (["-n", "{index:>999999999}"], "too large: a file name has at most 255 bytes"),
+        (["-n", "{id:.1000}"], "the precision 1000"),
     ],
 )
 def test_exit_2_for_bad_options(runner: CliRunner, args: list[str], message: str) -> None:
@@ -1075,3 +1079,24 @@ def test_progress_bar_on_a_real_pseudo_terminal(tmp_path: Path) -> None:
         visible = line.split(erase)[-1]  # what the terminal shows once the line is done
         assert visible.startswith("warning: ") or visible.endswith("100%  40 images"), line
     assert shown[-2].startswith("imgcall: 40 saved")
+
+
+def test_exit_2_when_another_run_holds_the_output_folder(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import imgcall.folderlock as folderlock
+
+    monkeypatch.setattr(folderlock, "LOCK_WAIT", 0.1)
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = folderlock.FolderLock(out)
+    holder.acquire()
+    try:
+        result = run(runner, "extract", RESPONSE, "-o", "out")
+    finally:
+        holder.release()
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"error: the output folder {out.resolve()} is in use by")
+    assert f"(pid {os.getpid()} on " in result.stderr and "Traceback" not in result.stderr
+    assert list(out.iterdir()) == []

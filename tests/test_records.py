@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import stat
+import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 import imgcall
 from imgcall.records import MANIFEST_NAME, ItemRecord, Manifest, RunCounts, SaveReport
 from tests.conftest import ITEMS_DIR
+
+from .helpers import finishes
 
 
 def record(outcome: Any, **fields: Any) -> ItemRecord:
@@ -134,3 +142,38 @@ def test_running_counts_tell_duplicates_from_files_already_there() -> None:
     for one in (record("saved"), record("exists", duplicate_of="x.png"), record("exists")):
         counts.add(one)
     assert (counts.saved, counts.duplicates, counts.existing, counts.placed) == (1, 1, 1, 3)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="FIFOs are POSIX")
+def test_manifest_fifo_is_replaced_never_opened(tmp_path: Path) -> None:
+    # Opened for writing, a FIFO with no reader blocks forever.
+    out = tmp_path / "out"
+    out.mkdir()
+    os.mkfifo(out / MANIFEST_NAME)
+    report = finishes(lambda: imgcall.save_images(ITEMS_DIR / "png.json", out), out / MANIFEST_NAME)
+    assert report.ok and report.manifest == out / MANIFEST_NAME
+    assert stat.S_ISREG(os.lstat(out / MANIFEST_NAME).st_mode)
+    assert [line["id"] for line in manifest_lines(out)] == ["ig_png"]
+
+
+def test_a_manifest_line_that_fails_half_way_is_cut_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = Manifest(tmp_path / MANIFEST_NAME)
+    manifest.write(record("saved"))
+    real_write = os.write
+
+    def disk_fills_up(fd: int, data: Any) -> int:
+        real_write(fd, bytes(data[:10]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", disk_fills_up)
+    with pytest.raises(imgcall.OutputError, match="no space left"):
+        manifest.write(record("exists", revised_prompt="x" * 500))
+    monkeypatch.setattr(os, "write", real_write)
+    manifest.write(record("skipped"))
+    manifest.close()
+    # Only whole lines: the half-written one is gone and the next follows the first.
+    text = (tmp_path / MANIFEST_NAME).read_text()
+    assert text.endswith("\n")
+    assert [line["outcome"] for line in manifest_lines(tmp_path)] == ["saved", "skipped"]

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
+import socket
+import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import imgcall
 from imgcall import OutputError
+from imgcall.cli import cli
 from imgcall.records import MANIFEST_NAME
 from imgcall.writing import TEMP_SUFFIX, remove_stale_temp_files, write_file
 from tests.conftest import ITEMS_DIR
 
-from .helpers import item, noise_png, png
+from .helpers import finishes, item, noise_png, png
 
 
 def temp_files(root: Path) -> list[Path]:
@@ -188,3 +194,133 @@ def test_output_folder_that_is_a_file_fails_before_any_work(tmp_path: Path) -> N
         imgcall.save_images(ITEMS_DIR / "items_list.json", out, manifest=False)
     with pytest.raises(OutputError, match=r"cannot create the output folder .*sub"):
         imgcall.save_images(ITEMS_DIR / "items_list.json", out / "sub", manifest=False)
+
+
+# --- special files at final names ----------------------------------------------------------
+
+# Each of these would hang (a FIFO opened for reading waits for a writer) or reach outside
+# the folder (a symlink) if imgcall opened, read or followed what is at a final name.
+SPECIAL_KINDS = ["fifo", "folder", "socket", "symlink", "device"]
+KIND_WORDS = {
+    "fifo": "a FIFO",
+    "folder": "a folder",
+    "socket": "a socket",
+    "symlink": "a symlink",
+    "device": "a device",
+}
+
+
+@contextlib.contextmanager
+def special_file(kind: str, path: Path, data: bytes) -> Iterator[Path]:
+    """Plant a ``kind`` thing at ``path``; yields what must stay untouched after the run."""
+    sock: socket.socket | None = None
+    keep = path
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+        (path / "inside.txt").write_bytes(b"keep me")
+    elif kind == "socket":
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        # A relative name keeps under the 108-byte limit of socket paths.
+        cwd = os.getcwd()
+        os.chdir(path.parent)
+        try:
+            sock.bind(path.name)
+        finally:
+            os.chdir(cwd)
+    elif kind == "symlink":
+        # Outside the folder, with exactly the bytes about to be saved.
+        keep = path.parent.parent / "outside.png"
+        keep.write_bytes(data)
+        path.symlink_to(keep)
+    elif kind == "device":
+        try:
+            os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # like /dev/null
+        except PermissionError:
+            pytest.skip("creating a device node needs root")
+    try:
+        yield keep
+    finally:
+        if sock is not None:
+            sock.close()
+
+
+def assert_untouched(kind: str, keep: Path, data: bytes) -> None:
+    if kind == "symlink":
+        assert keep.read_bytes() == data
+    elif kind == "folder":
+        assert (keep / "inside.txt").read_bytes() == b"keep me"
+    else:
+        mode = os.lstat(keep).st_mode
+        expected = {"fifo": stat.S_ISFIFO, "socket": stat.S_ISSOCK, "device": stat.S_ISCHR}
+        assert expected[kind](mode)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="FIFOs, sockets and devices are POSIX")
+@pytest.mark.parametrize("kind", SPECIAL_KINDS)
+@pytest.mark.parametrize("policy", ["error", "skip", "rename", "overwrite"])
+@pytest.mark.parametrize("way", ["run", "write_file"])
+def test_special_file_at_a_final_name_is_a_conflict_never_opened(
+    tmp_path: Path, kind: str, policy: str, way: str
+) -> None:
+    data = png((9, 99, 199))
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / "ig.png"
+    source = tmp_path / "items.json"
+    # From a file, the run stages the image in the folder and links it into place; the
+    # in-memory write_file takes the other way there.
+    source.write_text(json.dumps({"output": [item("ig", data)]}))
+    with special_file(kind, target, data) as keep:
+
+        def save() -> tuple[str, Path | None, BaseException | None]:
+            if way == "run":
+                record = imgcall.save_images(source, out, on_conflict=policy).records[0]  # type: ignore[arg-type]
+                return record.outcome, record.path, record.error
+            try:
+                result = write_file(out, "ig", "png", data, on_conflict=policy)
+            except imgcall.ImgcallError as exc:
+                return "failed", None, exc
+            return result.outcome, result.path, None
+
+        outcome, path, error = finishes(save, unblock=target if kind == "fifo" else None)
+
+        if policy == "overwrite" and kind != "folder":
+            # The name itself is replaced, atomically: nothing is written through it.
+            assert (outcome, path) == ("overwritten", target)
+            assert stat.S_ISREG(os.lstat(target).st_mode) and target.read_bytes() == data
+            if kind == "symlink":
+                assert_untouched(kind, keep, data)
+            return
+        assert_untouched(kind, keep, data)
+        if policy == "error":
+            assert outcome == "failed" and isinstance(error, imgcall.OutputExistsError)
+            assert f"is {KIND_WORDS[kind]}, not an image file" in str(error)
+        elif policy == "skip":
+            assert (outcome, path) == ("skipped", target)
+        elif policy == "rename":
+            assert (outcome, path) == ("saved", out / "ig-1.png")
+            assert (out / "ig-1.png").read_bytes() == data
+        else:  # overwrite: a folder is never replaced
+            assert outcome == "failed" and isinstance(error, OutputError)
+            assert "a folder has that name" in str(error)
+        assert temp_files(tmp_path) == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="FIFOs are POSIX")
+def test_extract_reports_a_fifo_at_a_final_name_and_goes_on(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    os.mkfifo(out / "ig_list_1.png")
+    runner = CliRunner()
+
+    result = finishes(
+        lambda: runner.invoke(cli, ["extract", str(ITEMS_DIR / "items_list.json"), "-o", str(out)]),
+        unblock=out / "ig_list_1.png",
+    )
+
+    assert result.exit_code == 1
+    assert "ig_list_1.png already exists and is a FIFO" in result.stderr
+    assert result.stdout.strip().endswith("ig_list_2.webp")
+    assert stat.S_ISFIFO(os.lstat(out / "ig_list_1.png").st_mode)
