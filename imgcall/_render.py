@@ -88,11 +88,12 @@ def saved_lines(
 def extract_summary(counts: RunCounts, *, convert: str | None, manifest: Path | None) -> list[str]:
     """The closing lines of ``imgcall extract``: a note on re-encoded images, the totals."""
     lines = []
-    if counts.converted:
+    if counts.provenance_lost:
+        lost = counts.provenance_lost
         lines.append(
-            f"note: {counts.converted} image{'s' if counts.converted != 1 else ''} "
-            f"re-encoded to {convert}; provenance metadata (C2PA) of the originals "
-            "is not kept"
+            f"warning: {lost} image{'s' if lost != 1 else ''} carried C2PA provenance, "
+            f"lost by re-encoding to {convert} (without --convert the original bytes "
+            "are kept, provenance intact)"
         )
     saved = f"{counts.saved + counts.overwritten} saved"
     if counts.overwritten:
@@ -147,6 +148,8 @@ def _row(record: ItemRecord) -> tuple[str, ...]:
         notes.append(f"partial {record.partial_index}")
     if record.error is not None:
         notes.append(record.error.reason)
+    if record.c2pa:
+        notes.append("C2PA")
     notes.extend(record.warnings)
     return (
         str(record.index) if record.index is not None else "-",

@@ -77,6 +77,7 @@ from .writing import (
 
 if TYPE_CHECKING:
     from .decoding import Check, Limits
+    from .sidecar import Sidecars
 
 # Besides the run's own names, this re-exports those that lived here before the module
 # was split (safe_stem, save_image, write_file, ...), for code that imports them from here.
@@ -114,6 +115,8 @@ def save_images(
     check: Check = "fast",
     strict_status: bool = False,
     workers: int = 1,
+    sidecar: bool = False,
+    embed_metadata: bool = False,
 ) -> SaveReport:
     """Save every image found in ``source`` into ``out_dir``; return a `SaveReport`.
 
@@ -139,6 +142,12 @@ def save_images(
     format that disagrees with the bytes) are recorded in each record's ``warnings``
     rather than emitted as Python warnings.
 
+    ``sidecar=True`` writes ``NAME.json`` beside each image, holding its manifest record
+    (`imgcall.sidecar`). ``embed_metadata=True`` writes the prompt and ids into each
+    file (PNG iTXt, XMP for JPEG and WebP); a file that carries C2PA provenance is
+    saved unchanged instead, with a warning, since writing into it would break its
+    signature (`imgcall.embedding`).
+
     Items that cannot be decoded or written are ``"failed"`` records in the report; they
     never raise.
 
@@ -160,6 +169,8 @@ def save_images(
         check=check,
         strict_status=strict_status,
         workers=workers,
+        sidecar=sidecar,
+        embed_metadata=embed_metadata,
     )
     report = SaveReport(
         out_dir=Path(out_dir), manifest=Path(out_dir) / MANIFEST_NAME if manifest else None
@@ -187,6 +198,8 @@ def iter_save(
     check: Check = "fast",
     strict_status: bool = False,
     workers: int = 1,
+    sidecar: bool = False,
+    embed_metadata: bool = False,
 ) -> Generator[ItemRecord, None, None]:
     """Save the images of several inputs in one run, yielding an `ItemRecord` per item.
 
@@ -205,7 +218,13 @@ def iter_save(
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     run = _Run(Path(out_dir), name, on_conflict, manifest)
-    options = Options(limits, check, strict_status, convert, stage_in=run.folder)
+    if sidecar:
+        from .sidecar import Sidecars
+
+        run.sidecars = Sidecars()
+    options = Options(
+        limits, check, strict_status, convert, stage_in=run.folder, embed_metadata=embed_metadata
+    )
     units = scan_units(list(sources), partials)
     return run.records(prepared(units, options, workers))
 
@@ -257,6 +276,7 @@ class _Run:
         self.claims: dict[str, str] = {}
         self.folder_ready = False
         self.folder_existed = self.folder.is_dir()
+        self.sidecars: Sidecars | None = None
 
     def records(
         self, prepared: Generator[tuple[Unit, Prepared], None, None]
@@ -270,6 +290,8 @@ class _Run:
                         record = self._save(unit, ready)
                     finally:
                         ready.release()
+                    if self.sidecars is not None:
+                        record = self.sidecars.write(record)
                 else:
                     record = problem_record(unit, ready)
                 # Free this image's bytes before the next image is decoded: the allocator

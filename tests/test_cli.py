@@ -463,7 +463,26 @@ def test_convert(runner: CliRunner, tmp_path: Path, target: str, ext: str, fmt: 
     assert result.stdout == f"out/ig_gif.{ext}\n"
     with Image.open(tmp_path / "out" / f"ig_gif.{ext}") as image:
         assert image.format == fmt
-    assert "provenance metadata (C2PA)" in result.stderr
+    # The GIF carries no C2PA manifest: there is no provenance to lose, so no warning.
+    assert "C2PA" not in result.stderr
+
+
+def test_convert_warns_only_when_the_bytes_carry_c2pa(runner: CliRunner, tmp_path: Path) -> None:
+    from tests.c2pa_helpers import picture, sign
+
+    payload = [
+        item("ig_signed", sign(picture("PNG"), "PNG")),
+        item("ig_plain", picture("PNG")),
+    ]
+    (tmp_path / "in.json").write_text(json.dumps(payload))
+    result = run(runner, "extract", "in.json", "-o", "out", "--convert", "jpeg")
+    assert result.exit_code == 0
+    assert "warning: 1 image carried C2PA provenance, lost by re-encoding to jpeg" in result.stderr
+    records = [json.loads(x) for x in (tmp_path / "out" / MANIFEST_NAME).read_text().splitlines()]
+    assert [(r["id"], r["c2pa"], r["note"] is not None) for r in records] == [
+        ("ig_signed", False, True),
+        ("ig_plain", False, False),
+    ]
 
 
 def test_no_manifest(runner: CliRunner, tmp_path: Path) -> None:
