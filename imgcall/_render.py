@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING
 from .image import human_bytes
 
 if TYPE_CHECKING:
+    from .htmlpage import GalleryReport
     from .records import ItemRecord, RunCounts
 
 __all__ = [
     "extract_summary",
+    "gallery_summary",
     "ls_summary",
     "nothing_found",
     "printable",
@@ -160,4 +162,15 @@ def _row(record: ItemRecord) -> tuple[str, ...]:
         human_bytes(record.nbytes) if record.nbytes is not None else "-",
         printable(record.location or record.input or "-"),
         printable("; ".join(notes)),
+    )
+
+
+def gallery_summary(report: GalleryReport) -> str:
+    """The line saying what ``index.html`` shows, and the thumbnails made for it."""
+    images = f"{report.images} image{'s' if report.images != 1 else ''}"
+    c2pa = f" ({report.c2pa} with C2PA)" if report.c2pa else ""
+    return (
+        f"imgcall: gallery {printable(str(report.path))}: {images}{c2pa}, "
+        f"{report.failed} not saved; {report.thumbnails_made} thumbnails made, "
+        f"{report.thumbnails_reused} reused"
     )
