@@ -18,6 +18,7 @@ card stays small whatever the item holds.
 
 from __future__ import annotations
 
+import functools
 import html
 from dataclasses import dataclass
 
@@ -177,6 +178,7 @@ a.ic-box:focus-visible{outline:2px solid var(--accent);outline-offset:-2px}
 """
 
 
+@functools.lru_cache(maxsize=128)
 def _a(name: str, inline: bool, *more: str) -> str:
     """The attributes that give an element its look: classes, or inline styles."""
     names = (name, *more)

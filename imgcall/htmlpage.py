@@ -29,6 +29,7 @@ import hashlib
 import html
 import json
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ _MAX_SVG_BYTES = 4_000_000
 # Cards written into the page as plain HTML too: seen before the script runs, or without it.
 _STATIC_CARDS = 48
 _IMAGE_OUTCOMES = ("saved", "exists", "overwritten")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _FLAG_IMAGE, _FLAG_FAILED, _FLAG_C2PA, _FLAG_PARTIAL = 1, 2, 4, 8
 
 
@@ -201,7 +203,7 @@ def _plan(root: Path, record: dict[str, Any]) -> _Planned:
     if not stat.S_ISREG(info.st_mode):
         return _Planned(name, None, False, True)
     sha = _text(record, "sha256")
-    sha = sha if sha and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha) else None
+    sha = sha if sha and _SHA256.fullmatch(sha) else None
     if sha is None:
         sha = hashlib.sha256(name.encode("utf-8", "replace")).hexdigest()
     width, height = _int(record, "width"), _int(record, "height")
