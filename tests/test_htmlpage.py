@@ -187,7 +187,7 @@ def test_manifest_lines_that_cannot_be_read_are_counted(run_dir: Path) -> None:
 
 
 def test_a_folder_without_a_manifest_is_an_input_error(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInputError, match="has no imgcall-manifest.jsonl"):
+    with pytest.raises(InvalidInputError, match=r"has no imgcall-manifest\.jsonl"):
         write_gallery(tmp_path)
 
 

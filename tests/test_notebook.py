@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import gc
+import html as html_lib
 import io
 import json
 import os
@@ -19,6 +20,7 @@ from PIL import Image
 
 import imgcall
 from imgcall import DecodedImage, Gallery, Location, Problem, decode, show, watch
+from imgcall.caption import Captioned
 from imgcall.errors import CorruptImageError, ImageGenerationFailedError
 from imgcall.notebook import DISPLAY_SIDE, MAX_EMBED_BYTES, PREVIEW_SIDE, svg_problem
 
@@ -540,6 +542,8 @@ def final_item() -> dict[str, Any]:
 def describe(log: list[tuple[str, int, object]]) -> list[tuple[str, int, str, int | None]]:
     out = []
     for action, slot, obj in log:
+        if isinstance(obj, Captioned):  # the final image, shown with its caption
+            obj = obj.image
         assert isinstance(obj, DecodedImage), obj
         out.append((action, slot, obj.id, obj.partial_index))
     return out
@@ -559,7 +563,11 @@ def test_watch_shows_partials_then_the_final_image_in_place() -> None:
     assert not final.partial and final.status == "completed"
     assert final.data == base64.b64decode(final_item()["result"])
     assert final.context["revised_prompt"] == final_item()["revised_prompt"]
-    assert display.log[-1][2] is final
+    shown = display.log[-1][2]
+    assert isinstance(shown, Captioned) and shown.image is final
+    html = shown._repr_mimebundle_()[0]["text/html"]
+    assert "ig_stream_1" in html and html.count("<figcaption") == 1
+    assert html_lib.escape(final_item()["revised_prompt"][:60]) in html
 
 
 def test_watch_without_partials_shows_only_the_final() -> None:
@@ -618,7 +626,7 @@ def test_watch_shows_a_failed_item_as_a_card() -> None:
     assert [image.id for image in finals] == ["ig_stream_1"]
     card = display.log[-1][2]
     assert isinstance(card, Gallery) and card.problems == 1
-    assert "ImageGenerationFailedError" in card._repr_html_()
+    assert "✗ " in card._repr_html_()
 
 
 def test_watch_with_thumb_shows_captioned_thumbnails() -> None:
@@ -714,4 +722,4 @@ def test_watch_never_replaces_a_final_with_a_late_partial(
         ("display", 2),
         ("display", 3),
     ]
-    assert display.log[1][2] is final
+    assert display.log[1][2].image is final  # type: ignore[attr-defined]
