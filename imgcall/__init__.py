@@ -38,10 +38,12 @@ if TYPE_CHECKING:
     )
     from .extract import iter_images
     from .gallery import Gallery, show
+    from .htmlpage import GalleryReport, write_gallery
     from .image import DecodedImage
     from .items import ImageGenerationStatus, Location
     from .models import ImageGenerationCall, parse_call
     from .notebook import watch
+    from .provenance import Provenance, read_provenance
     from .records import ItemRecord, SaveReport
     from .saving import iter_save, save_images
     from .scan import iter_calls
@@ -51,6 +53,7 @@ _EXPORTS: dict[str, str] = {
     "DecodedImage": "image",
     "EmptyResultError": "errors",
     "Gallery": "gallery",
+    "GalleryReport": "htmlpage",
     "ImageGenerationCall": "models",
     "ImageGenerationFailedError": "errors",
     "ImageGenerationStatus": "items",
@@ -67,6 +70,7 @@ _EXPORTS: dict[str, str] = {
     "OutputError": "errors",
     "OutputExistsError": "errors",
     "Problem": "errors",
+    "Provenance": "provenance",
     "SaveReport": "records",
     "UnsupportedImageError": "errors",
     "UnsupportedResultError": "errors",
@@ -75,9 +79,11 @@ _EXPORTS: dict[str, str] = {
     "iter_images": "extract",
     "iter_save": "saving",
     "parse_call": "models",
+    "read_provenance": "provenance",
     "save_images": "saving",
     "show": "gallery",
     "watch": "notebook",
+    "write_gallery": "htmlpage",
 }
 
 __all__ = [
@@ -85,6 +91,7 @@ __all__ = [
     "DecodedImage",
     "EmptyResultError",
     "Gallery",
+    "GalleryReport",
     "ImageGenerationCall",
     "ImageGenerationFailedError",
     "ImageGenerationStatus",
@@ -101,6 +108,7 @@ __all__ = [
     "OutputError",
     "OutputExistsError",
     "Problem",
+    "Provenance",
     "SaveReport",
     "UnsupportedImageError",
     "UnsupportedResultError",
@@ -110,9 +118,11 @@ __all__ = [
     "iter_images",
     "iter_save",
     "parse_call",
+    "read_provenance",
     "save_images",
     "show",
     "watch",
+    "write_gallery",
 ]
 
 

@@ -167,10 +167,10 @@ def _row(record: ItemRecord) -> tuple[str, ...]:
 
 def gallery_summary(report: GalleryReport) -> str:
     """The line saying what ``index.html`` shows, and the thumbnails made for it."""
-    images = f"{report.images} image{'s' if report.images != 1 else ''}"
-    c2pa = f" ({report.c2pa} with C2PA)" if report.c2pa else ""
+    images = f"{report.images:,} image{'s' if report.images != 1 else ''}"
+    c2pa = f" ({report.c2pa:,} with C2PA)" if report.c2pa else ""
     return (
         f"imgcall: gallery {printable(str(report.path))}: {images}{c2pa}, "
-        f"{report.failed} not saved; {report.thumbnails_made} thumbnails made, "
-        f"{report.thumbnails_reused} reused"
+        f"{report.failed:,} not saved; {report.thumbnails_made:,} thumbnails made, "
+        f"{report.thumbnails_reused:,} reused"
     )

@@ -723,6 +723,60 @@ def test_readme_ls_example_runs_as_shown(runner: CliRunner, tmp_path: Path) -> N
     assert lines(result.output) == block[start + 1 :]
 
 
+def test_readme_test_command_is_what_ci_runs() -> None:
+    (command,) = readme_block("Development")
+    ci = (REPO / ".ci" / "run").read_text().splitlines()
+    assert command.removeprefix("$ ") == ci[-1]
+    assert command.startswith("$ sh scripts/install-test-tools && pip install -e '.[test]'")
+
+
+def test_the_install_script_is_quick_when_the_tools_are_there(tmp_path: Path) -> None:
+    # Stand-ins for chromium and chromedriver on PATH: the script must not reach apt-get.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("chromium", "chromedriver"):
+        (bin_dir / name).write_text("#!/bin/sh\nexit 0\n")
+        (bin_dir / name).chmod(0o755)
+    (bin_dir / "apt-get").write_text("#!/bin/sh\necho apt-get was run >&2\nexit 9\n")
+    (bin_dir / "apt-get").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin"}
+    done = subprocess.run(
+        ["sh", str(REPO / "scripts" / "install-test-tools")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def test_the_install_script_installs_the_debian_packages_when_missing(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "apt.log"
+    (bin_dir / "apt-get").write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    (bin_dir / "id").write_text("#!/bin/sh\necho 0\n")  # as root
+    for tool in ("apt-get", "id"):
+        (bin_dir / tool).chmod(0o755)
+    # Only the stand-ins and the shell's own tools: no chromium on this PATH.
+    sh = shutil.which("sh")
+    assert sh is not None
+    (bin_dir / "sh").symlink_to(sh)
+    done = subprocess.run(
+        [sh, str(REPO / "scripts" / "install-test-tools")],
+        env={"PATH": str(bin_dir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    calls = log.read_text().splitlines()
+    assert len(calls) == 2 and calls[0].endswith("update -qq")
+    assert calls[1].endswith("install -y -qq --no-install-recommends chromium chromium-driver")
+
+
 # --- gallery, sidecars, provenance -----------------------------------------------------------
 
 
