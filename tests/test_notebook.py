@@ -9,6 +9,7 @@ import html as html_lib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import weakref
@@ -723,3 +724,24 @@ def test_watch_never_replaces_a_final_with_a_late_partial(
         ("display", 3),
     ]
     assert display.log[1][2].image is final  # type: ignore[attr-defined]
+
+
+# --- the shared card design (imgcall.cards) ------------------------------------------------
+
+
+def test_failed_cards_say_what_happened_in_words(
+    load_item: Callable[[str], dict[str, Any]],
+) -> None:
+    html = show([load_item("status_failed"), load_item("truncated_png")])._repr_html_()
+    face = re.sub(r' title="[^"]*"', "", html)  # the class name may stay in the tooltip
+    assert "Generation failed" in face and "The image is damaged" in face
+    assert "Error" not in face
+
+
+def test_thumbnails_fill_the_card_and_c2pa_has_a_badge() -> None:
+    from tests.c2pa_helpers import picture, sign
+
+    signed = decoded(sign(picture("PNG"), "PNG"), id="ig_signed")
+    html = show([signed, decoded(picture("PNG"), id="ig_plain")])._repr_html_()
+    assert html.count("width:100%;height:100%;object-fit:contain") == 2
+    assert html.count(">C2PA</span>") == 1
