@@ -227,3 +227,45 @@ def write_gemini_jsonl(path: Path, pngs: list[bytes], lines: int) -> Path:
             )
             fh.write(json.dumps({"key": f"req-{n:06d}", "response": response}) + "\n")
     return path
+
+
+def write_small_run(folder: Path, count: int) -> Path:
+    """An output folder of ``count`` tiny images and their manifest, as a big batch leaves.
+
+    Every image is 8x6 pixels, so the gallery makes no thumbnail: what is measured is
+    the page itself (cards, JSON, size per item). Prompts are 300 characters, the most
+    a card shows.
+    """
+    import hashlib
+
+    folder.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 6), (200, 30, 30)).save(buffer, format="PNG")
+    data = buffer.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    words = "a quiet harbour at dawn with fishing boats, soft light, film grain, wide shot "
+    with open(folder / "imgcall-manifest.jsonl", "w", encoding="utf-8") as manifest:
+        for i in range(count):
+            name = f"ig_{i:06d}.png"
+            (folder / name).write_bytes(data)
+            record = {
+                "index": i,
+                "input": "batch.jsonl",
+                "id": f"ig_{i:06d}",
+                "status": "completed",
+                "outcome": "saved",
+                "path": str(folder / name),
+                "format": "PNG",
+                "width": 8,
+                "height": 6,
+                "bytes": len(data),
+                "sha256": digest,
+                "location": f"batch.jsonl:{i + 1}#/response/body/output/0",
+                "custom_id": f"request-{i:06d}",
+                "revised_prompt": (f"{i} " + words * 4)[:300],
+                "warnings": [],
+                "error": None,
+                "c2pa": i % 2 == 0,
+            }
+            manifest.write(json.dumps(record) + "\n")
+    return folder

@@ -48,6 +48,7 @@ class Run:
     rss_mb: float
     images: int | None
     returncode: int
+    page_bytes: int | None = None
 
 
 @dataclass
@@ -92,16 +93,19 @@ def run_once(argv: list[str], out: Path | None, extra_env: dict[str, str] | None
     work = None
     images: int | None = None
     last = proc.stdout.strip().splitlines()[-1:] if proc.stdout.strip() else []
+    page_bytes = None
     if last and last[0].startswith(b'{"seconds"'):
         info = json.loads(last[0])
         work, images = info["seconds"], info["images"]
+        page_bytes = info.get("page_bytes")
     elif out is not None and out.is_dir():
         images = sum(1 for p in out.rglob("*") if p.suffix in (".png", ".jpg", ".webp", ".gif"))
     if proc.returncode != 0:
         sys.stderr.write(
             f"  ! {' '.join(args[2:5])}... exited {proc.returncode}: {proc.stderr[-500:]!r}\n"
         )
-    return Run(wall, work, float(rss_text) if rss_text else float("nan"), images, proc.returncode)
+    rss = float(rss_text) if rss_text else float("nan")
+    return Run(wall, work, rss, images, proc.returncode, page_bytes)
 
 
 def measure(variants: list[Variant], reps: int, scratch: Path, label: str) -> None:
@@ -173,7 +177,7 @@ def byte_compile_imgcall() -> None:
 
 
 def run_all(scratch: Path, reps: int, *, quick: bool, big: bool) -> dict[str, object]:
-    """Every scenario of issue 6; returns the data for the reports."""
+    """Every scenario of issues 6 and 17; returns the data for the reports."""
     byte_compile_imgcall()
     n_images = 3 if quick else 10
     jsonl_lines = 20 if quick else 120
@@ -331,6 +335,66 @@ def run_all(scratch: Path, reps: int, *, quick: bool, big: bool) -> dict[str, ob
     )
     measure([cli_sse], max(2, reps - 2), scratch, "SSE transcript")
     scenarios["SSE transcript, whole process"] = [cli_sse]
+
+    # 7. The gallery page: thumbnails/s on a run's folder of 1024x1024 images, on one
+    # thread and on every core, and the size of a page for a large batch.
+    # Distinct images (thumbnails are shared by identical ones), noisy: the slowest
+    # kind of PNG to decode, so this is a floor on thumbnails/s.
+    gallery_dir = scratch / "gallery-run"
+    distinct = [corpora.noisy_png(1000 + seed) for seed in range(4 if quick else 24)]
+    gallery_doc = corpora.write_doc(scratch / "gallery.json", distinct)
+    subprocess.run([*cli, "extract", str(gallery_doc), "-o", str(gallery_dir), "-q"], check=True)
+    gallery_doc.unlink()
+    thumbs_1 = Variant(
+        "imgcall gallery, thumbnails, 1 thread",
+        script(BASELINES / "imgcall_gallery.py", str(gallery_dir), "--workers", "1"),
+        0.0,
+        uses_out=False,
+    )
+    thumbs_n = Variant(
+        "imgcall gallery, thumbnails, all cores",
+        script(BASELINES / "imgcall_gallery.py", str(gallery_dir)),
+        0.0,
+        uses_out=False,
+    )
+    page_items = 2_000 if quick else 50_000
+    small_dir = corpora.write_small_run(scratch / "gallery-page", page_items)
+    page = Variant(
+        f"imgcall gallery, page of {page_items:,} items",
+        script(BASELINES / "imgcall_gallery.py", str(small_dir)),
+        0.0,
+        uses_out=False,
+    )
+    measure([thumbs_1, thumbs_n, page], max(2, reps - 4), scratch, "gallery")
+    scenarios["gallery (work time; images/s = thumbnails/s)"] = [thumbs_1, thumbs_n, page]
+    page_kb = page.median("page_bytes") / page_items / 1000
+    targets += [
+        Target(
+            "gallery thumbnails/s, 1 thread (1024x1024 PNG)",
+            round(thumbs_1.runs[0].images / thumbs_1.median("work"), 1)
+            if thumbs_1.runs and thumbs_1.runs[0].images
+            else float("nan"),
+            "(measured)",
+            None,
+        ),
+        Target(
+            "gallery thumbnails/s, all cores",
+            round(thumbs_n.runs[0].images / thumbs_n.median("work"), 1)
+            if thumbs_n.runs and thumbs_n.runs[0].images
+            else float("nan"),
+            "(measured)",
+            None,
+        ),
+        _target(
+            f"gallery page, KB per item ({page_items:,} items)",
+            page_kb,
+            "<= ~1 KB",
+            1.1,
+            lower=True,
+        ),
+    ]
+    shutil.rmtree(small_dir, ignore_errors=True)
+    shutil.rmtree(gallery_dir, ignore_errors=True)
 
     if big:
         big_jsonl = corpora.write_jsonl(scratch / "big.jsonl", pngs, 330)

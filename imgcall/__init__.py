@@ -39,10 +39,12 @@ if TYPE_CHECKING:
     )
     from .extract import iter_images
     from .gallery import Gallery, show
+    from .htmlpage import GalleryReport, write_gallery
     from .image import DecodedImage
     from .items import ImageGenerationStatus, Location
     from .models import ImageGenerationCall, parse_call
     from .notebook import watch
+    from .provenance import Provenance, read_provenance
     from .records import ItemRecord, SaveReport
     from .saving import iter_save, save_images
     from .scan import iter_calls
@@ -52,6 +54,7 @@ _EXPORTS: dict[str, str] = {
     "DecodedImage": "image",
     "EmptyResultError": "errors",
     "Gallery": "gallery",
+    "GalleryReport": "htmlpage",
     "ImageGenerationCall": "models",
     "ImageGenerationFailedError": "errors",
     "ImageGenerationStatus": "items",
@@ -69,6 +72,7 @@ _EXPORTS: dict[str, str] = {
     "OutputExistsError": "errors",
     "OutputLockedError": "errors",
     "Problem": "errors",
+    "Provenance": "provenance",
     "SaveReport": "records",
     "UnsupportedImageError": "errors",
     "UnsupportedResultError": "errors",
@@ -77,9 +81,11 @@ _EXPORTS: dict[str, str] = {
     "iter_images": "extract",
     "iter_save": "saving",
     "parse_call": "models",
+    "read_provenance": "provenance",
     "save_images": "saving",
     "show": "gallery",
     "watch": "notebook",
+    "write_gallery": "htmlpage",
 }
 
 __all__ = [
@@ -87,6 +93,7 @@ __all__ = [
     "DecodedImage",
     "EmptyResultError",
     "Gallery",
+    "GalleryReport",
     "ImageGenerationCall",
     "ImageGenerationFailedError",
     "ImageGenerationStatus",
@@ -104,6 +111,7 @@ __all__ = [
     "OutputExistsError",
     "OutputLockedError",
     "Problem",
+    "Provenance",
     "SaveReport",
     "UnsupportedImageError",
     "UnsupportedResultError",
@@ -113,9 +121,11 @@ __all__ = [
     "iter_images",
     "iter_save",
     "parse_call",
+    "read_provenance",
     "save_images",
     "show",
     "watch",
+    "write_gallery",
 ]
 
 

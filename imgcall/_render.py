@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING
 from .image import human_bytes
 
 if TYPE_CHECKING:
+    from .htmlpage import GalleryReport
     from .records import ItemRecord, RunCounts
 
 __all__ = [
     "cli_words",
     "extract_summary",
     "interrupted_line",
+    "gallery_summary",
     "ls_summary",
     "nothing_found",
     "printable",
@@ -117,11 +119,12 @@ def saved_lines(
 def extract_summary(counts: RunCounts, *, convert: str | None, manifest: Path | None) -> list[str]:
     """The closing lines of ``imgcall extract``: a note on re-encoded images, the totals."""
     lines = []
-    if counts.converted:
+    if counts.provenance_lost:
+        lost = counts.provenance_lost
         lines.append(
-            f"note: {counts.converted} image{'s' if counts.converted != 1 else ''} "
-            f"re-encoded to {convert}; provenance metadata (C2PA) of the originals "
-            "is not kept"
+            f"warning: {lost} image{'s' if lost != 1 else ''} carried C2PA provenance, "
+            f"lost by re-encoding to {convert} (without --convert the original bytes "
+            "are kept, provenance intact)"
         )
     saved = f"{counts.saved + counts.overwritten} saved"
     if counts.overwritten:
@@ -187,6 +190,8 @@ def _row(record: ItemRecord) -> tuple[str, ...]:
         notes.append(f"partial {record.partial_index}")
     if record.error is not None:
         notes.append(cli_words(record.error.reason))
+    if record.c2pa:
+        notes.append("C2PA")
     notes.extend(cli_words(note) for note in record.warnings)
     return (
         str(record.index) if record.index is not None else "-",
@@ -197,4 +202,15 @@ def _row(record: ItemRecord) -> tuple[str, ...]:
         human_bytes(record.nbytes) if record.nbytes is not None else "-",
         printable(record.location or record.input or "-"),
         printable("; ".join(notes)),
+    )
+
+
+def gallery_summary(report: GalleryReport) -> str:
+    """The line saying what ``index.html`` shows, and the thumbnails made for it."""
+    images = f"{report.images:,} image{'s' if report.images != 1 else ''}"
+    c2pa = f" ({report.c2pa:,} with C2PA)" if report.c2pa else ""
+    return (
+        f"imgcall: gallery {printable(str(report.path))}: {images}{c2pa}, "
+        f"{report.failed:,} not saved; {report.thumbnails_made:,} thumbnails made, "
+        f"{report.thumbnails_reused:,} reused"
     )

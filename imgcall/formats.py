@@ -24,6 +24,7 @@ __all__ = [
     "Header",
     "declared_format",
     "fast_check",
+    "has_c2pa",
     "read_header",
     "sniff",
 ]
@@ -254,3 +255,82 @@ def _last_non_nul(data: bytes) -> int:
 
 def _chunk_name(ctype: bytes) -> str:
     return ctype.decode("latin-1") if ctype.isalpha() else repr(ctype)
+
+
+# --- C2PA provenance: is a manifest embedded? -------------------------------------------
+#
+# Found from the container's framing alone, the way a C2PA reader finds it first: a PNG
+# ``caBX`` chunk, a JPEG APP11 segment holding a JUMBF box labelled ``c2pa``, a WebP
+# ``C2PA`` chunk. Nothing is parsed, decoded or validated (that is `imgcall.provenance`,
+# with the optional c2pa-python); a walk costs one header read per chunk or segment.
+
+
+def has_c2pa(data: bytes, fmt: str) -> bool:
+    """True when ``data`` (an image in format ``fmt``) carries an embedded C2PA manifest.
+
+    PNG: a ``caBX`` chunk; JPEG: an APP11 JUMBF segment whose box is labelled ``c2pa``;
+    WebP: a ``C2PA`` chunk. Other formats, damaged framing and a remote-only manifest
+    (a reference, no embedded store) give ``False``. Never raises.
+    """
+    try:
+        if fmt == "PNG":
+            return _png_has_c2pa(data)
+        if fmt == "JPEG":
+            return _jpeg_has_c2pa(data)
+        if fmt == "WEBP":
+            return _webp_has_c2pa(data)
+    except (struct.error, IndexError, ValueError):
+        return False
+    return False
+
+
+def _png_has_c2pa(data: bytes) -> bool:
+    pos, n = 8, len(data)
+    while pos + 8 <= n:
+        length, ctype = struct.unpack_from(">I4s", data, pos)
+        if ctype == b"caBX":
+            return True
+        if ctype == b"IEND":
+            return False
+        pos += 12 + length
+    return False
+
+
+def _jpeg_has_c2pa(data: bytes) -> bool:
+    pos, n = 2, len(data)
+    while pos + 4 <= n:
+        if data[pos] != 0xFF:
+            return False
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        if marker in (0xD9, 0xDA):  # metadata segments all come before the scan
+            return False
+        (seglen,) = struct.unpack_from(">H", data, pos + 2)
+        if seglen < 2:
+            return False
+        if marker == 0xEB and _jumbf_is_c2pa(bytes(data[pos + 4 : pos + 4 + 40])):
+            return True
+        pos += 2 + seglen
+    return False
+
+
+def _jumbf_is_c2pa(head: bytes) -> bool:
+    # APP11 payload: "JP", box instance (2), sequence number (4), then the JUMBF
+    # superbox ("jumb") whose description box ("jumd") starts with the c2pa type UUID.
+    return head[:2] == b"JP" and head[12:16] == b"jumb" and b"c2pa" in head[16:40]
+
+
+def _webp_has_c2pa(data: bytes) -> bool:
+    pos, n = 12, len(data)
+    while pos + 8 <= n:
+        fourcc = data[pos : pos + 4]
+        if fourcc == b"C2PA":
+            return True
+        (size,) = struct.unpack_from("<I", data, pos + 4)
+        pos += 8 + size + (size & 1)
+    return False

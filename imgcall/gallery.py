@@ -23,9 +23,9 @@ import html
 import itertools
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from .cards import Card, failure_words, render_card
 from .errors import ImgcallError, ImgcallWarning, Problem
 from .formats import FORMATS
 from .image import DecodedImage, human_bytes
@@ -46,26 +46,8 @@ _REASON_CHARS = 300
 _LINE_CHARS = 200
 
 
-@dataclass(frozen=True)
-class _Card:
-    """What the gallery keeps of one item: text fields and a thumbnail, no original."""
-
-    id: str | None
-    status: str | None
-    line: str
-    """The one-line text description (the item's repr, or the problem's reason)."""
-    format: str | None = None
-    size: str | None = None
-    prompt: str | None = None
-    location: str | None = None
-    warnings: tuple[str, ...] = ()
-    partial_index: int | None = None
-    thumb: str | None = None
-    """A ``data:`` URI of the thumbnail."""
-    note: str | None = None
-    """Why there is no thumbnail."""
-    error: str | None = None
-    """For an item that did not decode: the error class and reason."""
+# What the gallery keeps of one item: the shared card (text fields and a thumbnail).
+_Card = Card
 
 
 class Gallery:
@@ -79,7 +61,7 @@ class Gallery:
 
     def __init__(
         self,
-        cards: Sequence[_Card],
+        cards: Sequence[tuple[Card, str]],
         *,
         total: int | None,
         images: int,
@@ -87,7 +69,8 @@ class Gallery:
         columns: int = DEFAULT_COLUMNS,
         thumb: int = DEFAULT_THUMB,
     ) -> None:
-        self._cards = tuple(cards)
+        self._cards = tuple(card for card, _ in cards)
+        self._lines = tuple(line for _, line in cards)
         self.total = total
         """Items found in the source, shown or not; ``None`` if reading stopped early."""
         self.images = images
@@ -105,7 +88,7 @@ class Gallery:
         """A one-row gallery of a few already-decoded images and problems, all shown."""
         size = thumb or DEFAULT_THUMB
         cards = [_card(entry, size) for entry in entries]
-        problems = sum(card.error is not None for card in cards)
+        problems = sum(card.failed for card, _ in cards)
         return cls(
             cards,
             total=len(cards),
@@ -134,7 +117,7 @@ class Gallery:
             f"grid-template-columns:repeat({self.columns},minmax(0,{self.thumb + 24}px))"
         )
         parts = [f'<div class="imgcall-gallery" style="{style}">']
-        parts.extend(_card_html(card, self.thumb) for card in self._cards)
+        parts.extend(render_card(card, inline=True, box_px=self.thumb) for card in self._cards)
         parts.append("</div>")
         summary = self._summary()
         if summary:
@@ -146,7 +129,7 @@ class Gallery:
             return f"… and more not shown (stopped reading after {len(self)} items)"
         if self.omitted <= 0:
             return ""
-        shown_problems = sum(card.error is not None for card in self._cards)
+        shown_problems = sum(card.failed for card in self._cards)
         rest_images = self.images - (len(self) - shown_problems)
         rest_problems = self.problems - shown_problems
         split = f"{_count(rest_images, 'image')}, {_count(rest_problems, 'problem')}"
@@ -161,7 +144,7 @@ class Gallery:
         split = f"{_count(self.images, 'image')}, {_count(self.problems, 'problem')}"
         head = f"<Gallery {found}: {split}>"
         lines = [head]
-        lines.extend(f"  {card.line}" for card in self._cards[:_REPR_LINES])
+        lines.extend(f"  {line}" for line in self._lines[:_REPR_LINES])
         hidden = len(self) - _REPR_LINES
         if hidden > 0:
             lines.append(f"  … {hidden} more shown in the HTML view")
@@ -202,7 +185,7 @@ def show(
         raise ValueError(f"thumb must be an integer from 16 to 1024, got {thumb!r}")
     if limit is not None and (not isinstance(limit, int) or limit < 0):
         raise ValueError(f"limit must be a non-negative integer or None, got {limit!r}")
-    cards: list[_Card] = []
+    cards: list[tuple[Card, str]] = []
     counts = {"images": 0, "problems": 0}
     complete = True
     with warnings.catch_warnings():
@@ -269,8 +252,12 @@ def _plain_iterator(source: object) -> bool:
     return isinstance(source, Iterable)
 
 
-def _card(entry: DecodedImage | Problem, thumb: int) -> _Card:
+def _card(entry: DecodedImage | Problem, thumb: int) -> tuple[Card, str]:
+    """The card of one entry, and its one-line text description for ``repr()``."""
     location = None if entry.location is None else str(entry.location)
+    context = entry.context
+    custom_id = context.get("custom_id") if hasattr(context, "get") else None
+    custom_id = custom_id if isinstance(custom_id, str) and custom_id else None
     if isinstance(entry, Problem):
         reason = _cut(" ".join(entry.reason.split()), _REASON_CHARS)
         name = type(entry.error).__name__
@@ -278,29 +265,38 @@ def _card(entry: DecodedImage | Problem, thumb: int) -> _Card:
         who = repr(entry.id) if entry.id is not None else (location or "(no id)")
         status = f" {entry.status}" if entry.status else ""
         line = _cut(f"{who}{status}: {name}: {reason}", _LINE_CHARS)
-        return _Card(
+        card = Card(
             id=entry.id,
             status=entry.status,
-            line=line,
+            failed=True,
             prompt=_prompt(entry.context),
+            custom_id=custom_id,
             location=location,
-            error=f"{name}: {reason}",
+            partial_index=entry.partial_index,
+            headline=failure_words(name, entry.code, entry.reason),
+            reason=reason,
+            error_code=entry.code,
+            error_type=name,
         )
+        return card, line
     uri, note = _thumbnail(entry, thumb)
-    size = f"{entry.width}x{entry.height}" if entry.width and entry.height else None
-    return _Card(
+    card = Card(
         id=entry.id,
         status=entry.status,
-        line=_cut(entry._describe(), _LINE_CHARS),
         format=entry.format,
-        size=" · ".join(x for x in (size, human_bytes(entry.nbytes)) if x),
+        width=entry.width,
+        height=entry.height,
+        nbytes=entry.nbytes,
         prompt=_prompt(entry.context),
+        custom_id=custom_id,
         location=location,
         warnings=entry.warnings,
         partial_index=entry.partial_index,
+        c2pa=entry.c2pa,
         thumb=uri,
         note=note,
     )
+    return card, _cut(entry._describe(), _LINE_CHARS)
 
 
 def _thumbnail(image: DecodedImage, thumb: int) -> tuple[str | None, str | None]:
@@ -333,54 +329,6 @@ def _prompt(context: Any) -> str | None:
         if isinstance(value, str) and value.strip():
             return value
     return None
-
-
-def _card_html(card: _Card, thumb: int) -> str:
-    problem = card.error is not None
-    border = "#d9534f" if problem else "rgba(128,128,128,.45)"
-    tooltip = [f"id: {card.id}" if card.id is not None else "id: (none)"]
-    if card.location:
-        tooltip.append(f"at: {card.location}")
-    if card.prompt:
-        tooltip.append(f"prompt: {card.prompt}")
-    tooltip.extend(f"warning: {w}" for w in card.warnings)
-    if card.error:
-        tooltip.append(card.error)
-    title = _e(_cut("\n".join(tooltip), _TOOLTIP_CHARS))
-    box = f"height:{thumb}px;display:flex;align-items:center;justify-content:center"
-    if card.thumb is not None:
-        alt = _e(_cut(card.id or "image", _ID_CHARS))
-        inner = (
-            f'<img src="{card.thumb}" alt="{alt}" '
-            f'style="max-width:100%;max-height:{thumb}px;object-fit:contain">'
-        )
-    else:
-        text = card.error if problem else card.note
-        mark = "✗ " if problem else ""
-        inner = (
-            f'<div style="overflow:auto;max-height:{thumb}px;padding:4px;word-break:break-word">'
-            f"{mark}{_e(text or '')}</div>"
-        )
-    meta = [card.status or "?"]
-    meta.extend(x for x in (card.format, card.size) if x)
-    if card.partial_index is not None:
-        meta.append(f"partial {card.partial_index}")
-    if card.warnings:
-        meta.append(f"⚠ {len(card.warnings)}")
-    caption = [
-        f'<code style="word-break:break-all">'
-        f"{_e(_cut(card.id if card.id is not None else '(no id)', _ID_CHARS))}</code>",
-        _e(" · ".join(meta)),
-    ]
-    if card.prompt:
-        caption.append(f'<span style="opacity:.75">{_e(_cut(card.prompt, _CAPTION_CHARS))}</span>')
-    return (
-        f'<figure title="{title}" style="margin:0;padding:6px;border:1px solid {border};'
-        f'border-radius:6px;min-width:0;overflow:hidden">'
-        f'<div style="{box}">{inner}</div>'
-        f'<figcaption style="margin-top:4px;line-height:1.35;overflow-wrap:anywhere">'
-        f"{'<br>'.join(caption)}</figcaption></figure>"
-    )
 
 
 def _e(text: str) -> str:

@@ -93,6 +93,18 @@ class DecodedImage:
         """Hex SHA-256 of the image bytes (computed once, on first use)."""
         return hashlib.sha256(self.data).hexdigest()
 
+    @cached_property
+    def c2pa(self) -> bool:
+        """True when the bytes carry an embedded C2PA provenance manifest.
+
+        Found from the container alone (a PNG ``caBX`` chunk, a JPEG APP11 JUMBF
+        segment, a WebP ``C2PA`` chunk), without decoding pixels or validating anything;
+        ``imgcall provenance`` (with ``imgcall[c2pa]``) reads and validates it.
+        """
+        from .formats import has_c2pa
+
+        return has_c2pa(self.data, self.format)
+
     def to_pil(self) -> Image.Image:
         """Return a loaded `PIL.Image.Image` (not for SVG, which is never rasterised).
 

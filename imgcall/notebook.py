@@ -207,8 +207,9 @@ def watch(
     ``events`` is an iterable of stream events: SDK event objects or JSON dicts, as from
     ``client.responses.create(..., stream=True)``, or anything else `iter_images` reads.
     Each image item gets one display slot: its partial images appear there as they
-    arrive (``partials=True``) and the final image replaces them in place. An item that
-    cannot be decoded shows a card with the reason. ``thumb`` shows captioned
+    arrive (``partials=True``) and the final image replaces them in place, with a
+    caption under it (id, size, format, C2PA, prompt: `imgcall.caption.Captioned`). An
+    item that cannot be decoded shows a card saying what happened. ``thumb`` shows captioned
     thumbnails of at most that many pixels instead of the images themselves.
 
     >>> stream = client.responses.create(..., stream=True)   # doctest: +SKIP
@@ -218,6 +219,7 @@ def watch(
     ``display_id=True`` and must return a handle with ``update``); without it IPython
     is required (``pip install 'imgcall[notebook]'``).
     """
+    from .caption import Captioned
     from .extract import iter_images
     from .gallery import Gallery
 
@@ -237,8 +239,10 @@ def watch(
                 finals.append(found)
         if isinstance(found, Problem) or thumb is not None:
             shown: object = Gallery.of([found], thumb=thumb)
-        else:
+        elif found.partial:
             shown = found
+        else:
+            shown = Captioned(found)  # the final image, with id, size and prompt under it
         handle = handles.get(key)
         if handle is not None:
             handle.update(shown)

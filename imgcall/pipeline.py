@@ -62,6 +62,8 @@ class Options:
     strict_status: bool
     convert: str | None
     stage_in: Path | None = None
+    embed_metadata: bool = False
+    """Write the prompt and ids into each file (`imgcall.embedding`) where it is allowed."""
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,8 @@ def _prepare(call: Item, options: Options, hasher: Executor | None = None) -> Re
         data, fmt = converted(image, options.convert)
         svg_kept = options.convert is not None and image.format == "SVG"
         notes = (svg_not_converted(options.convert),) if svg_kept else ()
+        if options.embed_metadata:
+            image, data = _embedded(image, data, fmt)
     except ImgcallError as exc:
         _discard(early, stager)
         return exc.with_origin(id=call.id, location=call.location)
@@ -227,6 +231,26 @@ def _prepare(call: Item, options: Options, hasher: Executor | None = None) -> Re
     return Ready(image, data, fmt, digest, staged, notes)
 
 
+def _embedded(image: DecodedImage, data: bytes, fmt: str) -> tuple[DecodedImage, bytes]:
+    """The bytes with the prompt and ids embedded; or why not, as a warning on the image."""
+    import dataclasses
+
+    from .embedding import embed_metadata, metadata_fields
+    from .records import context_text
+
+    context = image.context
+    fields = metadata_fields(
+        id=image.id,
+        custom_id=context_text(context, "custom_id"),
+        response_id=context_text(context, "response_id"),
+        prompt=context_text(context, "revised_prompt"),
+    )
+    out, refused = embed_metadata(data, fmt, fields)
+    if refused is not None:
+        image = dataclasses.replace(image, warnings=(*image.warnings, refused))
+    return image, out
+
+
 def _discard(early: list[Future[str]], stager: Stager | None) -> None:
     for future in early:
         future.cancel()
@@ -237,7 +261,12 @@ def _discard(early: list[Future[str]], stager: Stager | None) -> None:
 
 def _stager(options: Options) -> Stager | None:
     """A stager for a saving run's image kept as it is and not decoded by Pillow."""
-    if options.stage_in is None or options.convert is not None or options.check == "full":
+    if (
+        options.stage_in is None
+        or options.convert is not None
+        or options.check == "full"
+        or options.embed_metadata  # the bytes written are not the ones decoded
+    ):
         return None
     from .staging import Stager
 

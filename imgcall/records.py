@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import ImgcallError, InvalidInputError, OutputError, Problem
+from .formats import has_c2pa
 from .image import DecodedImage
 from .writing import describe_os_error, temp_path
 
@@ -77,11 +78,14 @@ class ItemRecord:
     converted_from: str | None = None
     """The original format when the image was re-encoded (``convert``)."""
     note: str | None = None
-    """Why a re-encoded file lacks the original's provenance metadata (C2PA)."""
+    """Set when re-encoding dropped the C2PA provenance manifest the original carried."""
     warnings: tuple[str, ...] = ()
     """Things worth knowing that did not stop the item (e.g. a ``generating`` status)."""
     error: ImgcallError | None = field(default=None, compare=False)
     """The error for a ``"failed"`` item."""
+    c2pa: bool | None = None
+    """The file carries an embedded C2PA provenance manifest (``None`` when no image)."""
+
     duplicate_of: str | None = None
     """For an ``"exists"`` item whose identical image an earlier item of the same run
     saved under the same name: that file's name (one file holds both)."""
@@ -154,6 +158,7 @@ class ItemRecord:
             "error_type": type(self.error).__name__ if self.error is not None else None,
             "error_code": self.error_code,
             "duplicate_of": self.duplicate_of,
+            "c2pa": self.c2pa,
         }
 
     def to_json(self) -> str:
@@ -265,6 +270,8 @@ class RunCounts:
     """Records with an error: failed items, unreadable inputs, manifest failures."""
     converted: int = 0
     """Images re-encoded (``convert``)."""
+    provenance_lost: int = 0
+    """Images re-encoded whose original carried C2PA provenance, which is not kept."""
     manifest_failed: bool = False
     """The manifest could not be written (its record is among the problems)."""
     duplicates: int = 0
@@ -285,6 +292,8 @@ class RunCounts:
             self.problems += 1
         if record.converted_from is not None:
             self.converted += 1
+            if record.note is not None:
+                self.provenance_lost += 1
         if record.manifest_failed:
             self.manifest_failed = True
         outcome = record.outcome
@@ -341,13 +350,14 @@ def image_record(
         partial_index=image.partial_index,
         converted_from=image.format if reencoded else None,
         note=(
-            f"re-encoded from {image.format} to {ready.format}: provenance metadata "
-            "(C2PA) of the original is not kept"
-            if reencoded
+            f"re-encoded from {image.format} to {ready.format}: the original's C2PA "
+            "provenance manifest is not kept"
+            if reencoded and image.c2pa
             else None
         ),
         warnings=image.warnings + ready.notes,
         duplicate_of=duplicate_of,
+        c2pa=image.c2pa if ready.data is image.data else has_c2pa(ready.data, ready.format),
     )
 
 

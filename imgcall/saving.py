@@ -94,6 +94,7 @@ from .writing import (
 
 if TYPE_CHECKING:
     from .decoding import Check, Limits
+    from .sidecar import Sidecars
 
 # Problems held back before a run's first image stay in memory up to this many bytes of
 # manifest lines, then go to a temporary file: a batch that fails for its first 50,000
@@ -137,6 +138,8 @@ def save_images(
     strict_status: bool = False,
     workers: int = 1,
     discover: bool = True,
+    sidecar: bool = False,
+    embed_metadata: bool = False,
 ) -> SaveReport:
     """Save every image found in ``source`` into ``out_dir``; return a `SaveReport`.
 
@@ -162,6 +165,12 @@ def save_images(
     by content would find (JSON of a shape imgcall does not know). Decoding notes (a
     ``generating`` status, a declared format that disagrees with the bytes) are recorded
     in each record's ``warnings`` rather than emitted as Python warnings.
+
+    ``sidecar=True`` writes ``NAME.json`` beside each image, holding its manifest record
+    (`imgcall.sidecar`). ``embed_metadata=True`` writes the prompt and ids into each
+    file (PNG iTXt, XMP for JPEG and WebP); a file that carries C2PA provenance is
+    saved unchanged instead, with a warning, since writing into it would break its
+    signature (`imgcall.embedding`).
 
     Items that cannot be decoded or written are ``"failed"`` records in the report; they
     never raise.
@@ -191,6 +200,8 @@ def save_images(
         strict_status=strict_status,
         workers=workers,
         discover=discover,
+        sidecar=sidecar,
+        embed_metadata=embed_metadata,
     )
     report = SaveReport(
         out_dir=Path(out_dir), manifest=Path(out_dir) / MANIFEST_NAME if manifest else None
@@ -221,6 +232,8 @@ def iter_save(
     strict_status: bool = False,
     workers: int = 1,
     discover: bool = True,
+    sidecar: bool = False,
+    embed_metadata: bool = False,
 ) -> Generator[ItemRecord, None, None]:
     """Save the images of several inputs in one run, yielding an `ItemRecord` per item.
 
@@ -241,7 +254,13 @@ def iter_save(
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     run = _Run(Path(out_dir), name, on_conflict, manifest)
     probe_folder(run.folder)
-    options = Options(limits, check, strict_status, convert, stage_in=run.folder)
+    if sidecar:
+        from .sidecar import Sidecars
+
+        run.sidecars = Sidecars()
+    options = Options(
+        limits, check, strict_status, convert, stage_in=run.folder, embed_metadata=embed_metadata
+    )
     units = scan_units(list(sources), partials, discover)
     return run.records(prepared(units, options, workers))
 
@@ -301,6 +320,8 @@ class _Run:
         # Manifest lines of the problems met before the first image (see the module
         # docstring); a run that places no image never writes them.
         self.held: SpooledTemporaryFile[str] | None = None
+        self.folder_existed = self.folder.is_dir()
+        self.sidecars: Sidecars | None = None
 
     def records(
         self, prepared: Generator[tuple[Unit, Prepared], None, None]
@@ -320,6 +341,8 @@ class _Run:
                             record = self._save(unit, ready)
                         finally:
                             ready.release()
+                        if self.sidecars is not None:
+                            record = self.sidecars.write(record)
                     else:
                         record = problem_record(unit, ready)
                     # Free this image's bytes before the next image is decoded: the

@@ -46,5 +46,16 @@ def test_quick_benchmark_writes_its_reports(tmp_path: Path) -> None:
     assert batch[0]["images"] == 10
     before = report["scenarios"]["known shapes before and after the registry"]
     assert [row["images"] for row in before] == [3, 3, 20, 20]
+    # The gallery section: thumbnails made on one thread and on all, and the page size.
+    gallery = {
+        row["variant"]: row
+        for row in report["scenarios"]["gallery (work time; images/s = thumbnails/s)"]
+    }
+    assert gallery["imgcall gallery, thumbnails, 1 thread"]["images"] == 4
+    assert gallery["imgcall gallery, thumbnails, all cores"]["images"] == 4
+    assert gallery["imgcall gallery, page of 2,000 items"]["images"] == 0
+    targets = {t["name"]: t for t in report["targets"]}
+    assert targets["gallery thumbnails/s, 1 thread (1024x1024 PNG)"]["value"] > 0
+    assert 0.3 < targets["gallery page, KB per item (2,000 items)"]["value"] < 1.5
     assert (out / "results.md").read_text().startswith("# imgcall benchmark results")
     assert (out / "results.png").read_bytes().startswith(b"\x89PNG")

@@ -465,7 +465,26 @@ def test_convert(runner: CliRunner, tmp_path: Path, target: str, ext: str, fmt: 
     assert result.stdout == f"out/ig_gif.{ext}\n"
     with Image.open(tmp_path / "out" / f"ig_gif.{ext}") as image:
         assert image.format == fmt
-    assert "provenance metadata (C2PA)" in result.stderr
+    # The GIF carries no C2PA manifest: there is no provenance to lose, so no warning.
+    assert "C2PA" not in result.stderr
+
+
+def test_convert_warns_only_when_the_bytes_carry_c2pa(runner: CliRunner, tmp_path: Path) -> None:
+    from tests.c2pa_helpers import picture, sign
+
+    payload = [
+        item("ig_signed", sign(picture("PNG"), "PNG")),
+        item("ig_plain", picture("PNG")),
+    ]
+    (tmp_path / "in.json").write_text(json.dumps(payload))
+    result = run(runner, "extract", "in.json", "-o", "out", "--convert", "jpeg")
+    assert result.exit_code == 0
+    assert "warning: 1 image carried C2PA provenance, lost by re-encoding to jpeg" in result.stderr
+    records = [json.loads(x) for x in (tmp_path / "out" / MANIFEST_NAME).read_text().splitlines()]
+    assert [(r["id"], r["c2pa"], r["note"] is not None) for r in records] == [
+        ("ig_signed", False, True),
+        ("ig_plain", False, False),
+    ]
 
 
 def test_no_manifest(runner: CliRunner, tmp_path: Path) -> None:
@@ -1100,3 +1119,174 @@ def test_exit_2_when_another_run_holds_the_output_folder(
     assert result.stderr.startswith(f"error: the output folder {out.resolve()} is in use by")
     assert f"(pid {os.getpid()} on " in result.stderr and "Traceback" not in result.stderr
     assert list(out.iterdir()) == []
+
+
+def test_readme_test_command_is_what_ci_runs() -> None:
+    (command,) = readme_block("Development")
+    ci = (REPO / ".ci" / "run").read_text().splitlines()
+    assert command.removeprefix("$ ") == ci[-1]
+    assert command.startswith("$ sh scripts/install-test-tools && pip install -e '.[test]'")
+
+
+def test_the_install_script_is_quick_when_the_tools_are_there(tmp_path: Path) -> None:
+    # Stand-ins for chromium and chromedriver on PATH: the script must not reach apt-get.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("chromium", "chromedriver"):
+        (bin_dir / name).write_text("#!/bin/sh\nexit 0\n")
+        (bin_dir / name).chmod(0o755)
+    (bin_dir / "apt-get").write_text("#!/bin/sh\necho apt-get was run >&2\nexit 9\n")
+    (bin_dir / "apt-get").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin"}
+    done = subprocess.run(
+        ["sh", str(REPO / "scripts" / "install-test-tools")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def test_the_install_script_installs_the_debian_packages_when_missing(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "apt.log"
+    (bin_dir / "apt-get").write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    (bin_dir / "id").write_text("#!/bin/sh\necho 0\n")  # as root
+    for tool in ("apt-get", "id"):
+        (bin_dir / tool).chmod(0o755)
+    # Only the stand-ins and the shell's own tools: no chromium on this PATH.
+    sh = shutil.which("sh")
+    assert sh is not None
+    (bin_dir / "sh").symlink_to(sh)
+    done = subprocess.run(
+        [sh, str(REPO / "scripts" / "install-test-tools")],
+        env={"PATH": str(bin_dir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    calls = log.read_text().splitlines()
+    assert len(calls) == 2 and calls[0].endswith("update -qq")
+    assert calls[1].endswith("install -y -qq --no-install-recommends chromium chromium-driver")
+
+
+# --- gallery, sidecars, provenance -----------------------------------------------------------
+
+
+def signed_batch(tmp_path: Path) -> str:
+    from tests.c2pa_helpers import picture, sign
+
+    payload = [
+        item("ig_signed", sign(picture("PNG"), "PNG"), revised_prompt="signed one"),
+        item("ig_plain", png(), revised_prompt="plain one"),
+        item("ig_failed", None, status="failed", error={"code": "moderation_blocked"}),
+    ]
+    return write_json(tmp_path / "in.json", payload)
+
+
+def test_extract_html_writes_the_gallery_at_the_end(runner: CliRunner, tmp_path: Path) -> None:
+    result = run(runner, "extract", signed_batch(tmp_path), "-o", "out", "--html", "--sidecar")
+    assert result.exit_code == 1  # the failed item
+    assert lines(result.stdout) == ["out/ig_signed.png", "out/ig_plain.png"]
+    assert (
+        "imgcall: gallery out/index.html: 2 images (1 with C2PA), 1 not saved; "
+        "0 thumbnails made, 0 reused" in result.stderr
+    )
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert "signed one" in page and "moderation_blocked" in page
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.json")) == [
+        "ig_plain.json",
+        "ig_signed.json",
+    ]
+    assert json.loads((tmp_path / "out" / "ig_signed.json").read_text())["c2pa"] is True
+
+
+def test_extract_html_needs_the_manifest(runner: CliRunner) -> None:
+    result = run(runner, "extract", PNG_ITEM, "-o", "out", "--html", "--no-manifest")
+    assert result.exit_code == 2 and "drop --no-manifest" in result.stderr
+    assert result.stdout == ""
+
+
+def test_gallery_rebuilds_the_page_of_an_earlier_run(runner: CliRunner, tmp_path: Path) -> None:
+    assert run(runner, "extract", signed_batch(tmp_path), "-o", "out", "-q").exit_code == 1
+    result = run(runner, "gallery", "out")
+    assert result.exit_code == 0
+    assert result.stdout == "out/index.html\n"
+    assert result.stderr.startswith("imgcall: gallery out/index.html: 2 images (1 with C2PA)")
+    assert run(runner, "gallery", "out", "-q").stderr == ""
+
+
+def test_gallery_of_a_folder_without_a_manifest(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = run(runner, "gallery", "empty")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "has no imgcall-manifest.jsonl" in result.stderr
+
+
+def test_gallery_never_replaces_someone_elses_index_html(runner: CliRunner, tmp_path: Path) -> None:
+    assert run(runner, "extract", PNG_ITEM, "-o", "out", "-q").exit_code == 0
+    (tmp_path / "out" / "index.html").write_text("mine")
+    result = run(runner, "gallery", "out")
+    assert result.exit_code == 1 and "is not a gallery imgcall wrote" in result.stderr
+    assert (tmp_path / "out" / "index.html").read_text() == "mine"
+
+
+def test_ls_notes_c2pa_and_ls_json_has_the_field(runner: CliRunner, tmp_path: Path) -> None:
+    source = signed_batch(tmp_path)
+    table = run(runner, "ls", source)
+    rows = table.stdout.splitlines()
+    assert rows[1].split()[1] == "ig_signed" and rows[1].rstrip().endswith("C2PA")
+    assert "C2PA" not in rows[2]
+    records = [json.loads(x) for x in run(runner, "ls", source, "--json").stdout.splitlines()]
+    assert [r["c2pa"] for r in records] == [True, False, None]
+
+
+def test_embed_metadata_on_the_command_line(runner: CliRunner, tmp_path: Path) -> None:
+    result = run(runner, "extract", signed_batch(tmp_path), "-o", "out", "--embed-metadata")
+    assert (
+        "ig_signed" in result.stderr
+        and "metadata not embedded: the file carries C2PA" in result.stderr
+    )
+    with Image.open(tmp_path / "out" / "ig_plain.png") as image:
+        assert image.text["Description"] == "plain one"  # type: ignore[attr-defined]
+
+
+def test_provenance_reads_and_validates_offline(runner: CliRunner, tmp_path: Path) -> None:
+    assert run(runner, "extract", signed_batch(tmp_path), "-o", "out", "-q").exit_code == 1
+    result = run(runner, "provenance", "out")
+    assert result.exit_code == 0, result.stderr
+    rows = result.stdout.splitlines()
+    assert rows[0].split() == ["FILE", "C2PA", "STATE", "GENERATOR", "ISSUER", "SIGNED"]
+    assert len(rows) == 3  # the two images; the manifest is not an image
+    plain, signed = rows[1], rows[2]
+    assert plain.split()[:3] == ["out/ig_plain.png", "no", "none"]
+    assert signed.split()[:3] == ["out/ig_signed.png", "yes", "Valid"]
+    assert "signer not on a trust list" in signed and "imgcall tests" in signed
+    found = json.loads(run(runner, "provenance", "out/ig_signed.png", "--json").stdout)
+    assert (found["path"], found["embedded"], found["state"]) == (
+        "out/ig_signed.png",
+        True,
+        "Valid",
+    )
+
+
+def test_provenance_without_the_extra_checks_presence(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    assert run(runner, "extract", signed_batch(tmp_path), "-o", "out", "-q").exit_code == 1
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "c2pa" else real(name, *a)
+    )
+    result = run(runner, "provenance", "out/ig_signed.png", "out/missing.png")
+    assert result.exit_code == 2
+    assert result.stdout.splitlines()[1].split()[:3] == ["out/ig_signed.png", "yes", "not"]
+    assert "pip install 'imgcall[c2pa]'" in result.stderr
+    assert "out/missing.png: no such file or folder" in result.stderr

@@ -120,3 +120,63 @@ def test_png_crcs_are_the_standard_crc32() -> None:
     data = bytes(range(256)) * 4099
     assert formats.crc32(data) == zlib.crc32(data)
     assert formats.crc32(memoryview(data)[7:-5]) == zlib.crc32(data[7:-5])
+
+
+# --- C2PA presence, from the container alone -------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
+def test_really_signed_images_carry_c2pa(fmt: str) -> None:
+    from tests.c2pa_helpers import picture, sign
+
+    plain = picture(fmt)
+    signed = sign(plain, fmt)
+    assert formats.has_c2pa(signed, fmt) is True
+    assert formats.has_c2pa(plain, fmt) is False
+    # Signing keeps the image well-formed: the fast checks still pass.
+    assert sniff(signed) == fmt and fast_check(signed, fmt) is None
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
+def test_container_framing_alone_is_enough(fmt: str) -> None:
+    from tests.c2pa_helpers import picture, with_container_box
+
+    assert formats.has_c2pa(with_container_box(picture(fmt), fmt), fmt) is True
+
+
+def test_a_jumbf_segment_of_another_kind_is_not_c2pa() -> None:
+    from tests.c2pa_helpers import picture, with_container_box
+
+    data = with_container_box(picture("JPEG"), "JPEG", label=b"xmpx")
+    assert formats.has_c2pa(data, "JPEG") is False
+
+
+def test_a_remote_manifest_reference_is_not_an_embedded_manifest() -> None:
+    from tests.c2pa_helpers import picture, sign
+
+    data = sign(picture("PNG"), "PNG", remote_url="http://127.0.0.1:9/manifest.c2pa")
+    assert formats.has_c2pa(data, "PNG") is False
+
+
+@pytest.mark.parametrize(
+    ("data", "fmt"),
+    [
+        (b"", "PNG"),
+        (b"\x89PNG\r\n\x1a\n\xff\xff\xff\xff", "PNG"),
+        (b"\xff\xd8\xff\xeb\x00", "JPEG"),
+        (b"\xff\xd8\xff\xeb\x00\x01JP", "JPEG"),
+        (b"RIFF\x00\x00\x00\x00WEBPC2P", "WEBP"),
+        (b"GIF89a", "GIF"),
+        (b"<svg/>", "SVG"),
+    ],
+)
+def test_damaged_or_other_containers_are_simply_false(data: bytes, fmt: str) -> None:
+    assert formats.has_c2pa(data, fmt) is False
+
+
+def test_c2pa_after_the_image_data_is_found_in_png() -> None:
+    from tests.c2pa_helpers import _png_chunk, picture
+
+    data = picture("PNG")
+    late = data[:-12] + _png_chunk(b"caBX", b"\x00" * 8) + data[-12:]
+    assert fast_check(late, "PNG") is None and formats.has_c2pa(late, "PNG") is True

@@ -187,3 +187,12 @@ def test_save_convert_to_the_same_format_keeps_the_original_bytes(
 def test_sha256_is_computed_once(image_bytes: ImageBytes) -> None:
     image = decoded(image_bytes("tiny.png"))
     assert image.sha256 is image.sha256
+
+
+def test_c2pa_is_read_from_the_bytes_without_pillow() -> None:
+    from tests.c2pa_helpers import picture, sign
+
+    plain = decoded(picture("PNG"))
+    signed = decoded(sign(picture("PNG"), "PNG"), id="ig_signed")
+    assert (plain.c2pa, signed.c2pa) == (False, True)
+    assert decoded(sign(picture("JPEG"), "JPEG"), id="ig_jpeg").c2pa is True

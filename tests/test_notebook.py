@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import dataclasses
 import gc
+import html as html_lib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import weakref
@@ -19,6 +21,7 @@ from PIL import Image
 
 import imgcall
 from imgcall import DecodedImage, Gallery, Location, Problem, decode, show, watch
+from imgcall.caption import Captioned
 from imgcall.errors import CorruptImageError, ImageGenerationFailedError
 from imgcall.notebook import DISPLAY_SIDE, MAX_EMBED_BYTES, PREVIEW_SIDE, svg_problem
 
@@ -540,6 +543,8 @@ def final_item() -> dict[str, Any]:
 def describe(log: list[tuple[str, int, object]]) -> list[tuple[str, int, str, int | None]]:
     out = []
     for action, slot, obj in log:
+        if isinstance(obj, Captioned):  # the final image, shown with its caption
+            obj = obj.image
         assert isinstance(obj, DecodedImage), obj
         out.append((action, slot, obj.id, obj.partial_index))
     return out
@@ -559,7 +564,11 @@ def test_watch_shows_partials_then_the_final_image_in_place() -> None:
     assert not final.partial and final.status == "completed"
     assert final.data == base64.b64decode(final_item()["result"])
     assert final.context["revised_prompt"] == final_item()["revised_prompt"]
-    assert display.log[-1][2] is final
+    shown = display.log[-1][2]
+    assert isinstance(shown, Captioned) and shown.image is final
+    html = shown._repr_mimebundle_()[0]["text/html"]
+    assert "ig_stream_1" in html and html.count("<figcaption") == 1
+    assert html_lib.escape(final_item()["revised_prompt"][:60]) in html
 
 
 def test_watch_without_partials_shows_only_the_final() -> None:
@@ -618,7 +627,7 @@ def test_watch_shows_a_failed_item_as_a_card() -> None:
     assert [image.id for image in finals] == ["ig_stream_1"]
     card = display.log[-1][2]
     assert isinstance(card, Gallery) and card.problems == 1
-    assert "ImageGenerationFailedError" in card._repr_html_()
+    assert "✗ " in card._repr_html_()
 
 
 def test_watch_with_thumb_shows_captioned_thumbnails() -> None:
@@ -714,7 +723,7 @@ def test_watch_never_replaces_a_final_with_a_late_partial(
         ("display", 2),
         ("display", 3),
     ]
-    assert display.log[1][2] is final
+    assert display.log[1][2].image is final  # type: ignore[attr-defined]
 
 
 def test_a_broken_json_line_reads_as_its_location_in_the_text_view(tmp_path: Any) -> None:
@@ -725,3 +734,24 @@ def test_a_broken_json_line_reads_as_its_location_in_the_text_view(tmp_path: Any
     (line,) = [x for x in text.splitlines() if "InvalidInputError" in x]
     assert line.startswith(f"  {source}:2")
     assert "None" not in line and "?" not in line
+
+
+# --- the shared card design (imgcall.cards) ------------------------------------------------
+
+
+def test_failed_cards_say_what_happened_in_words(
+    load_item: Callable[[str], dict[str, Any]],
+) -> None:
+    html = show([load_item("status_failed"), load_item("truncated_png")])._repr_html_()
+    face = re.sub(r' title="[^"]*"', "", html)  # the class name may stay in the tooltip
+    assert "Generation failed" in face and "The image is damaged" in face
+    assert "Error" not in face
+
+
+def test_thumbnails_fill_the_card_and_c2pa_has_a_badge() -> None:
+    from tests.c2pa_helpers import picture, sign
+
+    signed = decoded(sign(picture("PNG"), "PNG"), id="ig_signed")
+    html = show([signed, decoded(picture("PNG"), id="ig_plain")])._repr_html_()
+    assert html.count("width:100%;height:100%;object-fit:contain") == 2
+    assert html.count(">C2PA</span>") == 1

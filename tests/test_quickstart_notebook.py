@@ -112,8 +112,10 @@ def test_the_notebook_runs_and_shows_images(executed: Any) -> None:
     assert len(displays) == 1, (
         "the replayed stream showed no image: does iter_images read stream events yet?"
     )
-    # The partial previews were replaced in place by the final image.
-    assert "image/png" in displays[0].data
+    # The partial previews were replaced in place by the final image, with its caption.
+    figure = displays[0].data["text/html"]
+    assert 'src="data:image/png;base64,' in figure and "<figcaption" in figure
+    assert "ig_stream_1 · 384x256 · PNG" in figure
     assert "ig_stream_1" in displays[0].data["text/plain"]
     assert "partial" not in displays[0].data["text/plain"]
     (result,) = [o for o in stream if o.output_type == "execute_result"]

@@ -62,9 +62,12 @@ def test_saved_lines_come_in_order_on_their_streams(tmp_path: Path) -> None:
 
 
 def test_extract_summary_with_conversion_and_manifest() -> None:
-    counts = RunCounts(records=3, items=3, saved=1, overwritten=1, problems=1, converted=1)
+    counts = RunCounts(
+        records=3, items=3, saved=1, overwritten=1, problems=1, converted=2, provenance_lost=1
+    )
     assert _render.extract_summary(counts, convert="png", manifest=Path("m.jsonl")) == [
-        "note: 1 image re-encoded to png; provenance metadata (C2PA) of the originals is not kept",
+        "warning: 1 image carried C2PA provenance, lost by re-encoding to png (without "
+        "--convert the original bytes are kept, provenance intact)",
         "imgcall: 2 saved (1 overwritten), 0 already present, 0 skipped, 1 problem "
         "(manifest: m.jsonl)",
     ]

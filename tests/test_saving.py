@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from collections.abc import Callable, Iterator
@@ -395,17 +396,23 @@ def test_extension_written_in_the_template_is_not_doubled(tmp_path: Path) -> Non
 def test_convert_reencodes_and_says_provenance_is_lost(
     tmp_path: Path, target: str, fmt: str, ext: str
 ) -> None:
+    from tests.c2pa_helpers import picture, sign
+
     out = tmp_path / "out"
-    report = imgcall.save_images(ITEMS_DIR / "png.json", out, convert=target)
-    record = report.records[0]
+    signed = sign(picture("PNG", size=(16, 12)), "PNG")
+    source = [item("ig_png", signed), item("ig_plain", png())]
+    report = imgcall.save_images(source, out, convert=target)
+    record, plain = report.records
     assert record.path is not None and record.path.name == f"ig_png.{ext}"
     with Image.open(record.path) as image:
         assert image.format == fmt and image.size == (16, 12)
     assert record.converted_from == "PNG"
     assert record.note is not None and "C2PA" in record.note
+    # The re-encoded file itself carries no manifest, and a plain image has none to lose.
+    assert record.c2pa is False and plain.converted_from == "PNG" and plain.note is None
     line = manifest_lines(out)[0]
     assert line["format"] == fmt and line["converted_from"] == "PNG" and "C2PA" in line["note"]
-    assert line["bytes"] == record.path.stat().st_size
+    assert line["bytes"] == record.path.stat().st_size and line["c2pa"] is False
 
 
 def test_convert_to_the_same_format_keeps_the_bytes(
@@ -641,3 +648,115 @@ def test_identical_images_under_one_name_are_one_file_and_a_duplicate(tmp_path: 
     assert (first.outcome, first.duplicate_of) == ("saved", None)
     assert (second.outcome, second.duplicate_of, second.path) == ("exists", "same.png", first.path)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [MANIFEST_NAME, "same.png"]
+
+
+# --- C2PA in the manifest, sidecars, embedded metadata -------------------------------------
+
+
+def test_manifest_says_which_files_carry_c2pa(tmp_path: Path) -> None:
+    from tests.c2pa_helpers import picture, sign
+
+    source = [
+        item("ig_signed", sign(picture("JPEG"), "JPEG")),
+        item("ig_plain", png()),
+        item("ig_failed", None, status="failed"),
+    ]
+    report = imgcall.save_images(source, tmp_path / "out")
+    assert [r.c2pa for r in report.records] == [True, False, None]
+    assert [line["c2pa"] for line in manifest_lines(tmp_path / "out")] == [True, False, None]
+    assert [r.c2pa for r in list_images([source])] == [True, False, None]
+
+
+def test_sidecars_hold_the_manifest_record(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    source = [
+        item("ig_1", png(), revised_prompt="a red square"),
+        item("ig_2", png((0, 0, 255))),
+        item("ig_bad", None, status="failed"),
+    ]
+    report = imgcall.save_images(source, out, sidecar=True)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["ig_1.json", "ig_1.png", "ig_2.json", "ig_2.png", MANIFEST_NAME]
+    lines = manifest_lines(out)
+    for record, line in zip(report.records[:2], lines, strict=False):
+        assert record.path is not None
+        sidecar = json.loads(record.path.with_suffix(".json").read_text())
+        assert sidecar == line
+    assert json.loads((out / "ig_1.json").read_text())["revised_prompt"] == "a red square"
+    # A re-run rewrites them to say "exists", as the manifest does.
+    again = imgcall.save_images(source, out, sidecar=True)
+    assert [r.outcome for r in again.records] == ["exists", "exists", "failed"]
+    assert json.loads((out / "ig_2.json").read_text())["outcome"] == "exists"
+    assert all(not r.warnings for r in again.records)
+
+
+def test_a_sidecar_never_replaces_a_file_that_is_not_one(tmp_path: Path) -> None:
+    # The payload itself is named like the sidecar would be: it must survive.
+    out = tmp_path / "out"
+    out.mkdir()
+    payload = out / "ig_1.json"
+    text = json.dumps(item("ig_1", png()))
+    payload.write_text(text)
+    (out / "ig_2.json").symlink_to(tmp_path / "elsewhere.json")
+    report = imgcall.save_images(
+        [payload, write_items(tmp_path, [item("ig_2", png((1, 2, 3)))])], out, sidecar=True
+    )
+    assert [r.outcome for r in report.records] == ["saved", "saved"]
+    assert payload.read_text() == text
+    assert (out / "ig_2.json").is_symlink() and not (tmp_path / "elsewhere.json").exists()
+    first, second = report.records
+    assert first.warnings == (
+        "sidecar ig_1.json not written: a file that is not an imgcall sidecar is there",
+    )
+    assert second.warnings == (
+        "sidecar ig_2.json not written: something that is not a regular file is there",
+    )
+
+
+def test_two_images_sharing_a_stem_get_two_sidecars(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    jpeg = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(jpeg, format="JPEG")
+    source = [item("x", png()), item("x", jpeg.getvalue())]
+    report = imgcall.save_images(source, out, sidecar=True)
+    assert sorted(p.name for p in out.iterdir() if p.suffix == ".json") == ["x.jpg.json", "x.json"]
+    assert json.loads((out / "x.jpg.json").read_text())["format"] == "JPEG"
+    assert all(not r.warnings for r in report.records)
+
+
+def test_embedded_metadata_reads_back_and_signed_files_are_left_alone(tmp_path: Path) -> None:
+    from tests.c2pa_helpers import picture, sign
+
+    signed = sign(picture("PNG"), "PNG")
+    source = [
+        batch_line("req-1", item("ig_png", png(), revised_prompt="a café at night")),
+        batch_line("req-2", item("ig_signed", signed, revised_prompt="signed")),
+    ]
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text("".join(json.dumps(line) + "\n" for line in source))
+    report = imgcall.save_images(batch, tmp_path / "out", embed_metadata=True)
+    first, second = report.records
+    assert first.path is not None and second.path is not None
+    with Image.open(first.path) as image:
+        image.load()
+        assert image.text["Description"] == "a café at night"  # type: ignore[attr-defined]
+        assert image.text["imgcall:id"] == "ig_png"  # type: ignore[attr-defined]
+        assert image.text["imgcall:custom_id"] == "req-1"  # type: ignore[attr-defined]
+        assert image.text["imgcall:response_id"] == "resp_req-1"  # type: ignore[attr-defined]
+    assert first.sha256 != hashlib.sha256(png()).hexdigest() and not first.warnings
+    assert second.path.read_bytes() == signed and second.c2pa is True
+    assert second.warnings == (
+        "metadata not embedded: the file carries C2PA provenance, whose signature writing "
+        "into it would break (the manifest and sidecar hold the same facts)",
+    )
+
+
+def batch_line(custom_id: str, image_item: dict[str, Any]) -> dict[str, Any]:
+    body = {"id": f"resp_{custom_id}", "object": "response", "output": [image_item]}
+    return {"custom_id": custom_id, "response": {"status_code": 200, "body": body}}
+
+
+def write_items(folder: Path, items: list[dict[str, Any]]) -> Path:
+    path = folder / "more.json"
+    path.write_text(json.dumps(items))
+    return path
