@@ -39,7 +39,8 @@ from .errors import (
     ImgcallWarning,
     UnsupportedImageError,
 )
-from .formats import FORMATS, HeaderError, declared_format, fast_check, read_header, sniff
+from .formats import FORMATS, HeaderError, declared_format, fast_check, sniff
+from .frames import Frames, FramingTooLong, read_frames
 from .image import DecodedImage
 from .items import ImageGenerationStatus, Item
 
@@ -47,7 +48,15 @@ if TYPE_CHECKING:
     from PIL import Image
 
 # decode_base64 lives in imgcall.base64text; it is re-exported here, where it was first.
-__all__ = ["Check", "Limits", "decode", "decode_base64", "decode_call"]
+__all__ = [
+    "Check",
+    "Limits",
+    "check_frames",
+    "decode",
+    "decode_base64",
+    "decode_call",
+    "frames_problem",
+]
 
 Check = Literal["none", "fast", "full"]
 _CHECKS = ("none", "fast", "full")
@@ -55,17 +64,28 @@ _CHECKS = ("none", "fast", "full")
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-call size limits, checked from the header before any pixel is decoded.
+    """Per-call size limits, checked from the container before any pixel is decoded.
 
     ``max_bytes`` bounds the decoded file (default 64 MiB), ``max_pixels`` the image's
-    width x height (default 64 megapixels). Pillow's global settings are never touched.
+    width x height (default 64 megapixels): for an animation, the canvas its frames are
+    composed onto, which a GIF frame reaching beyond its logical screen enlarges.
+
+    Decoding every frame of an animation (``check="full"``) is held to a budget, because
+    each frame is composed onto the whole canvas: ``max_total_pixels`` bounds frames x
+    canvas pixels (default 64 million, what one still image at ``max_pixels`` costs),
+    and ``max_frames`` the number of frames (default 5,000: each costs 0.1-0.2 ms
+    however small). Within both, decoding every frame takes about a second (measured
+    by ``python -m bench.animations``). A still image is bounded by ``max_pixels``
+    alone. Pillow's global settings are never touched.
     """
 
     max_bytes: int = 64 * 1024 * 1024
     max_pixels: int = 64_000_000
+    max_total_pixels: int = 64_000_000
+    max_frames: int = 5_000
 
     def __post_init__(self) -> None:
-        for name in ("max_bytes", "max_pixels"):
+        for name in ("max_bytes", "max_pixels", "max_total_pixels", "max_frames"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"Limits.{name} must be a positive integer, got {value!r}")
@@ -183,7 +203,8 @@ def _decode(
     declared = _declared(call, url_mime)
     if declared is not None and declared != fmt:
         notes.append(f"the API declared {declared} but the bytes are {fmt}; using {fmt}")
-    width, height = _check_image(data, fmt, limits, check)
+    width, height, image_notes = _check_image(data, fmt, limits, check)
+    notes.extend(image_notes)
     if emit_warnings:
         for note in notes:
             warnings.warn(f"item {call.id!r}: {note}", ImgcallWarning, stacklevel=3)
@@ -234,20 +255,17 @@ def _context(call: Item) -> dict[str, Any]:
 
 def _check_image(
     data: bytes, fmt: str, limits: Limits, check: Check
-) -> tuple[int | None, int | None]:
+) -> tuple[int | None, int | None, list[str]]:
     check_size(len(data), limits.max_bytes)
-    try:
-        header = read_header(data, fmt)
-    except (HeaderError, struct.error, IndexError) as exc:
-        raise CorruptImageError(f"{fmt} header is damaged: {exc}") from exc
-    if header.width is not None and header.height is not None:
-        pixels = header.width * header.height
-        if pixels > limits.max_pixels:
-            raise ImageTooLargeError(
-                f"the {fmt} header declares {header.width}x{header.height} = {pixels:,} "
-                f"pixels, over the limit of {limits.max_pixels:,} "
-                "(raise Limits(max_pixels=...) to allow it)"
-            )
+    notes: list[str] = []
+    if fmt == "SVG":
+        width: int | None = None
+        height: int | None = None
+    else:
+        frames = check_frames(data, fmt, limits, all_frames=check == "full")
+        width, height = frames.width, frames.height
+        if frames.beyond is not None:
+            notes.append(f"GIF {frames.beyond}; the image is {width}x{height}, as decoders draw it")
     if check in ("fast", "full"):
         try:
             problem = fast_check(data, fmt)
@@ -257,12 +275,70 @@ def _check_image(
             raise CorruptImageError(problem)
     if check == "full" and fmt != "SVG":
         open_pil(data, fmt, limits, load_all_frames=True)
-    return header.width, header.height
+    return width, height, notes
+
+
+def check_frames(data: bytes, fmt: str, limits: Limits, *, all_frames: bool) -> Frames:
+    """Read the frames of a raster image from its container and hold them to ``limits``.
+
+    Every frame must fit the canvas (APNG, WebP) and the canvas ``max_pixels`` (a GIF
+    frame beyond its logical screen enlarges the canvas, as Pillow draws it). With
+    ``all_frames``, an animation must also be within ``max_frames`` and the budget of
+    ``max_total_pixels`` (frames x canvas). No pixel is decoded and Pillow is not used.
+
+    Raises `CorruptImageError` when the framing is damaged or contradicts itself, and
+    `ImageTooLargeError` over a limit.
+    """
+    try:
+        frames = read_frames(data, fmt)
+    except FramingTooLong as exc:
+        raise ImageTooLargeError(f"{exc}; imgcall does not walk that many") from exc
+    except (HeaderError, struct.error, IndexError) as exc:
+        raise CorruptImageError(f"{fmt} header is damaged: {exc}") from exc
+    width, height, pixels = frames.width, frames.height, frames.pixels
+    if pixels > limits.max_pixels:
+        what = (
+            f"{fmt} {frames.beyond}: the image would be {width}x{height}"
+            if frames.beyond is not None
+            else f"the {fmt} header declares {width}x{height}"
+        )
+        raise ImageTooLargeError(
+            f"{what} = {pixels:,} pixels, over the limit of {limits.max_pixels:,} "
+            "(raise Limits(max_pixels=...) to allow it)"
+        )
+    if all_frames and frames.count > 1:
+        if frames.count > limits.max_frames:
+            raise ImageTooLargeError(
+                f"the {fmt} animation has {frames.count:,} frames, over the limit of "
+                f"{limits.max_frames:,} (raise Limits(max_frames=...) to decode them all)"
+            )
+        if frames.total_pixels > limits.max_total_pixels:
+            raise ImageTooLargeError(
+                f"the {fmt} animation has {frames.count:,} frames of {width}x{height}: "
+                f"{frames.total_pixels:,} pixels to decode, over the budget of "
+                f"{limits.max_total_pixels:,} (raise Limits(max_total_pixels=...) "
+                "to decode them all)"
+            )
+    return frames
+
+
+def frames_problem(data: bytes, fmt: str, limits: Limits) -> str | None:
+    """Why decoding every frame of ``data`` is over ``limits``, or ``None`` if it is not.
+
+    For display: a front end animating an image decodes every frame, so an animation
+    over the budget is shown by its first frame instead.
+    """
+    if fmt not in FORMATS or fmt == "SVG":
+        return None
+    try:
+        check_frames(data, fmt, limits, all_frames=True)
+    except (ImageTooLargeError, CorruptImageError) as exc:
+        return exc.reason
+    return None
 
 
 # Exceptions Pillow raises for damaged data; PNG errors come as SyntaxError.
 _PIL_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError)
-_MAX_FRAMES = 10_000
 
 
 def open_pil(
@@ -275,6 +351,11 @@ def open_pil(
 ) -> Image.Image:
     """Open ``data`` with Pillow (``fmt`` only), check its size, and load its pixels.
 
+    Every way imgcall hands bytes to Pillow comes through here (``check="full"``,
+    `DecodedImage.to_pil`, previews, thumbnails, conversion), so `check_frames` holds
+    the frames to ``limits`` before Pillow reads anything. Only the first frame is
+    loaded, unless ``load_all_frames``, which decodes every frame within the budget.
+
     ``draft`` lets a JPEG decode at a reduced scale no smaller than that size (much
     faster when only a thumbnail is wanted); other formats ignore it.
 
@@ -285,6 +366,7 @@ def open_pil(
         raise UnsupportedImageError(
             f"{fmt} is kept as bytes and never rasterised; save it or read .data instead"
         )
+    frames = check_frames(data, fmt, limits, all_frames=load_all_frames)
     from PIL import Image
 
     try:
@@ -301,14 +383,14 @@ def open_pil(
                 )
             if draft is not None and fmt == "JPEG":
                 image.draft(None, draft)
-            frames = getattr(image, "n_frames", 1) if load_all_frames else 1
-            if frames > _MAX_FRAMES:
-                raise ImageTooLargeError(f"the image has {frames:,} frames")
-            for index in range(frames):
+            # The frame count is ours, read and budgeted above: Pillow's own n_frames
+            # walks a whole GIF to count it.
+            count = frames.count if load_all_frames else 1
+            for index in range(count):
                 if index:
                     image.seek(index)
                 image.load()
-            if frames > 1:
+            if count > 1:
                 image.seek(0)
             return image
     except Image.DecompressionBombError as exc:
