@@ -113,7 +113,9 @@ def decode(
     ``call`` is anything `parse_call` accepts: an `ImageGenerationCall`, a dict, JSON
     text, or an SDK object. ``check`` is ``"none"`` (format and header only), ``"fast"``
     (also a cheap truncation check: PNG CRCs and IEND, JPEG end marker, WebP RIFF length)
-    or ``"full"`` (decode every pixel with Pillow).
+    or ``"full"`` (decode every pixel with Pillow; for an animation, every frame, within
+    the ``limits`` budget of frames x pixels). ``limits`` (`Limits`) are checked from the
+    header and the container's frames before any pixel is decoded.
 
     >>> image = imgcall.decode(response.output[0])           # doctest: +SKIP
     >>> image.save("out/")                                    # doctest: +SKIP
