@@ -165,6 +165,8 @@ def _css_value_problem(value: str) -> str | None:
         return "has a CSS comment"
     if "@" in value:
         return "has a CSS at-rule or '@'"
+    if "(" not in value:
+        return None  # no function, so no url()
     for found in _FUNCTION.finditer(value):
         name = found.group(1).lower()
         if name == "url":
@@ -307,6 +309,8 @@ class _Checker:
             raise UnsafeSVG("<style> holds an element")
         if len(self.stack) >= _MAX_DEPTH:
             raise UnsafeSVG(f"its elements nest deeper than {_MAX_DEPTH}")
+        if self.count >= MAX_ELEMENTS:
+            raise UnsafeSVG(f"it has more than {MAX_ELEMENTS:,} elements")
         self.flush()
         written = [f"<{tag}"]
         if not self.stack:

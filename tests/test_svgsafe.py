@@ -297,3 +297,8 @@ def test_live_svg_raises_unsafe_svg_a_value_error() -> None:
     with pytest.raises(UnsafeSVG, match="script") as info:
         live_svg(_SVG.format("<script/>").encode())
     assert isinstance(info.value, ValueError)
+
+
+def test_more_elements_than_the_cap_are_refused_while_parsing() -> None:
+    many = "<g/>" * (MAX_ELEMENTS + 1)
+    assert_refused(_SVG.format(many), "more than 200,000 elements")
