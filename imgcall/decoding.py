@@ -39,8 +39,8 @@ from .errors import (
     ImgcallWarning,
     UnsupportedImageError,
 )
-from .formats import FORMATS, HeaderError, declared_format, fast_check, sniff
-from .frames import Frames, FramingTooLong, read_frames
+from .formats import FORMATS, declared_format, fast_check, sniff
+from .frames import check_frames, frames_problem
 from .image import DecodedImage
 from .items import ImageGenerationStatus, Item
 
@@ -278,65 +278,6 @@ def _check_image(
     if check == "full" and fmt != "SVG":
         open_pil(data, fmt, limits, load_all_frames=True)
     return width, height, notes
-
-
-def check_frames(data: bytes, fmt: str, limits: Limits, *, all_frames: bool) -> Frames:
-    """Read the frames of a raster image from its container and hold them to ``limits``.
-
-    Every frame must fit the canvas (APNG, WebP) and the canvas ``max_pixels`` (a GIF
-    frame beyond its logical screen enlarges the canvas, as Pillow draws it). With
-    ``all_frames``, an animation must also be within ``max_frames`` and the budget of
-    ``max_total_pixels`` (frames x canvas). No pixel is decoded and Pillow is not used.
-
-    Raises `CorruptImageError` when the framing is damaged or contradicts itself, and
-    `ImageTooLargeError` over a limit.
-    """
-    try:
-        frames = read_frames(data, fmt)
-    except FramingTooLong as exc:
-        raise ImageTooLargeError(f"{exc}; imgcall does not walk that many") from exc
-    except (HeaderError, struct.error, IndexError) as exc:
-        raise CorruptImageError(f"{fmt} header is damaged: {exc}") from exc
-    width, height, pixels = frames.width, frames.height, frames.pixels
-    if pixels > limits.max_pixels:
-        what = (
-            f"{fmt} {frames.beyond}: the image would be {width}x{height}"
-            if frames.beyond is not None
-            else f"the {fmt} header declares {width}x{height}"
-        )
-        raise ImageTooLargeError(
-            f"{what} = {pixels:,} pixels, over the limit of {limits.max_pixels:,} "
-            "(raise Limits(max_pixels=...) to allow it)"
-        )
-    if all_frames and frames.count > 1:
-        if frames.count > limits.max_frames:
-            raise ImageTooLargeError(
-                f"the {fmt} animation has {frames.count:,} frames, over the limit of "
-                f"{limits.max_frames:,} (raise Limits(max_frames=...) to decode them all)"
-            )
-        if frames.total_pixels > limits.max_total_pixels:
-            raise ImageTooLargeError(
-                f"the {fmt} animation has {frames.count:,} frames of {width}x{height}: "
-                f"{frames.total_pixels:,} pixels to decode, over the budget of "
-                f"{limits.max_total_pixels:,} (raise Limits(max_total_pixels=...) "
-                "to decode them all)"
-            )
-    return frames
-
-
-def frames_problem(data: bytes, fmt: str, limits: Limits) -> str | None:
-    """Why decoding every frame of ``data`` is over ``limits``, or ``None`` if it is not.
-
-    For display: a front end animating an image decodes every frame, so an animation
-    over the budget is shown by its first frame instead.
-    """
-    if fmt not in FORMATS or fmt == "SVG":
-        return None
-    try:
-        check_frames(data, fmt, limits, all_frames=True)
-    except (ImageTooLargeError, CorruptImageError) as exc:
-        return exc.reason
-    return None
 
 
 # Exceptions Pillow raises for damaged data; PNG errors come as SyntaxError.

@@ -5,8 +5,9 @@ animation costs to decode is its frame count times its canvas, not its file size
 46 kB GIF can hold 2,000 frames on an 8000x8000 screen. And a frame may say it is larger
 than the header: a GIF whose logical screen is 1x1 can carry a 16000x16000 frame, which
 Pillow grows the image to. `read_frames` walks the container's framing (GIF blocks,
-PNG chunks, RIFF chunks) to find both before Pillow allocates anything, so that
-`imgcall.decoding` can hold them to its `Limits`.
+PNG chunks, RIFF chunks) to find both before Pillow allocates anything, and
+`check_frames` holds them to the call's `Limits` (every way imgcall reaches Pillow,
+`imgcall.decoding.open_pil`, calls it first).
 
 The walk reads only framing, in bounded work: runs of same-size GIF data blocks (an
 encoder's 255-byte blocks) and stray bytes are skipped at C speed, and a file that
@@ -24,10 +25,22 @@ from __future__ import annotations
 import re
 import struct
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .formats import HeaderError, bitstream_size, read_header
+from .errors import CorruptImageError, ImageTooLargeError
+from .formats import FORMATS, HeaderError, bitstream_size, read_header
 
-__all__ = ["MAX_BLOCKS", "Frames", "FramingTooLong", "read_frames"]
+if TYPE_CHECKING:
+    from .decoding import Limits
+
+__all__ = [
+    "MAX_BLOCKS",
+    "Frames",
+    "FramingTooLong",
+    "check_frames",
+    "frames_problem",
+    "read_frames",
+]
 
 MAX_BLOCKS = 1_000_000
 """Blocks and chunks the walk reads one at a time in a file (runs of same-size GIF data
@@ -86,6 +99,65 @@ def read_frames(data: bytes, fmt: str) -> Frames:
     if header.width is None or header.height is None:
         raise ValueError(f"{fmt} has no raster frames")
     return Frames(1, header.width, header.height)
+
+
+def check_frames(data: bytes, fmt: str, limits: Limits, *, all_frames: bool) -> Frames:
+    """Read the frames of a raster image from its container and hold them to ``limits``.
+
+    Every frame must fit the canvas (APNG, WebP) and the canvas ``max_pixels`` (a GIF
+    frame beyond its logical screen enlarges the canvas, as Pillow draws it). With
+    ``all_frames``, an animation must also be within ``max_frames`` and the budget of
+    ``max_total_pixels`` (frames x canvas). No pixel is decoded and Pillow is not used.
+
+    Raises `CorruptImageError` when the framing is damaged or contradicts itself, and
+    `ImageTooLargeError` over a limit.
+    """
+    try:
+        frames = read_frames(data, fmt)
+    except FramingTooLong as exc:
+        raise ImageTooLargeError(f"{exc}; imgcall does not walk that many") from exc
+    except (HeaderError, struct.error, IndexError) as exc:
+        raise CorruptImageError(f"{fmt} header is damaged: {exc}") from exc
+    width, height, pixels = frames.width, frames.height, frames.pixels
+    if pixels > limits.max_pixels:
+        what = (
+            f"{fmt} {frames.beyond}: the image would be {width}x{height}"
+            if frames.beyond is not None
+            else f"the {fmt} header declares {width}x{height}"
+        )
+        raise ImageTooLargeError(
+            f"{what} = {pixels:,} pixels, over the limit of {limits.max_pixels:,} "
+            "(raise Limits(max_pixels=...) to allow it)"
+        )
+    if all_frames and frames.count > 1:
+        if frames.count > limits.max_frames:
+            raise ImageTooLargeError(
+                f"the {fmt} animation has {frames.count:,} frames, over the limit of "
+                f"{limits.max_frames:,} (raise Limits(max_frames=...) to decode them all)"
+            )
+        if frames.total_pixels > limits.max_total_pixels:
+            raise ImageTooLargeError(
+                f"the {fmt} animation has {frames.count:,} frames of {width}x{height}: "
+                f"{frames.total_pixels:,} pixels to decode, over the budget of "
+                f"{limits.max_total_pixels:,} (raise Limits(max_total_pixels=...) "
+                "to decode them all)"
+            )
+    return frames
+
+
+def frames_problem(data: bytes, fmt: str, limits: Limits) -> str | None:
+    """Why decoding every frame of ``data`` is over ``limits``, or ``None`` if it is not.
+
+    For display: a front end animating an image decodes every frame, so an animation
+    over the budget is shown by its first frame instead.
+    """
+    if fmt not in FORMATS or fmt == "SVG":
+        return None
+    try:
+        check_frames(data, fmt, limits, all_frames=True)
+    except (ImageTooLargeError, CorruptImageError) as exc:
+        return exc.reason
+    return None
 
 
 # --- GIF -------------------------------------------------------------------------------
