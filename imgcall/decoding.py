@@ -40,7 +40,8 @@ from .errors import (
     ImgcallWarning,
     UnsupportedImageError,
 )
-from .formats import FORMATS, HeaderError, declared_format, fast_check, read_header, sniff
+from .formats import FORMATS, declared_format, fast_check, sniff
+from .frames import check_frames, frames_problem
 from .image import DecodedImage
 from .items import ImageGenerationStatus, Item
 
@@ -48,7 +49,15 @@ if TYPE_CHECKING:
     from PIL import Image
 
 # decode_base64 lives in imgcall.base64text; it is re-exported here, where it was first.
-__all__ = ["Check", "Limits", "decode", "decode_base64", "decode_call"]
+__all__ = [
+    "Check",
+    "Limits",
+    "check_frames",
+    "decode",
+    "decode_base64",
+    "decode_call",
+    "frames_problem",
+]
 
 Check = Literal["none", "fast", "full"]
 _CHECKS = ("none", "fast", "full")
@@ -56,17 +65,28 @@ _CHECKS = ("none", "fast", "full")
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-call size limits, checked from the header before any pixel is decoded.
+    """Per-call size limits, checked from the container before any pixel is decoded.
 
     ``max_bytes`` bounds the decoded file (default 64 MiB), ``max_pixels`` the image's
-    width x height (default 64 megapixels). Pillow's global settings are never touched.
+    width x height (default 64 megapixels): for an animation, the canvas its frames are
+    composed onto, which a GIF frame reaching beyond its logical screen enlarges.
+
+    Decoding every frame of an animation (``check="full"``) is held to a budget, because
+    each frame is composed onto the whole canvas: ``max_total_pixels`` bounds frames x
+    canvas pixels (default 64 million, what one still image at ``max_pixels`` costs),
+    and ``max_frames`` the number of frames (default 5,000: each costs 0.1-0.2 ms
+    however small). Within both, decoding every frame takes about a second (measured
+    by ``python -m bench.animations``). A still image is bounded by ``max_pixels``
+    alone. Pillow's global settings are never touched.
     """
 
     max_bytes: int = 64 * 1024 * 1024
     max_pixels: int = 64_000_000
+    max_total_pixels: int = 64_000_000
+    max_frames: int = 5_000
 
     def __post_init__(self) -> None:
-        for name in ("max_bytes", "max_pixels"):
+        for name in ("max_bytes", "max_pixels", "max_total_pixels", "max_frames"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"Limits.{name} must be a positive integer, got {value!r}")
@@ -94,7 +114,9 @@ def decode(
     ``call`` is anything `parse_call` accepts: an `ImageGenerationCall`, a dict, JSON
     text, or an SDK object. ``check`` is ``"none"`` (format and header only), ``"fast"``
     (also a cheap truncation check: PNG CRCs and IEND, JPEG end marker, WebP RIFF length)
-    or ``"full"`` (decode every pixel with Pillow).
+    or ``"full"`` (decode every pixel with Pillow; for an animation, every frame, within
+    the ``limits`` budget of frames x pixels). ``limits`` (`Limits`) are checked from the
+    header and the container's frames before any pixel is decoded.
 
     >>> image = imgcall.decode(response.output[0])           # doctest: +SKIP
     >>> image.save("out/")                                    # doctest: +SKIP
@@ -188,7 +210,8 @@ def _decode(
         # Replicate once sent WebP as application/octet-stream: the bytes win, and say so.
         shown = str(url_mime or call.extra.get("media_type"))[:60]
         notes.append(f"the API declared {shown!r} but the bytes are {fmt}; using {fmt}")
-    width, height = _check_image(data, fmt, limits, check)
+    width, height, image_notes = _check_image(data, fmt, limits, check)
+    notes.extend(image_notes)
     if emit_warnings:
         for note in notes:
             warn_caller(f"item {call.id!r}: {note}", ImgcallWarning)
@@ -243,20 +266,17 @@ def _context(call: Item) -> dict[str, Any]:
 
 def _check_image(
     data: bytes, fmt: str, limits: Limits, check: Check
-) -> tuple[int | None, int | None]:
+) -> tuple[int | None, int | None, list[str]]:
     check_size(len(data), limits.max_bytes)
-    try:
-        header = read_header(data, fmt)
-    except (HeaderError, struct.error, IndexError) as exc:
-        raise CorruptImageError(f"{fmt} header is damaged: {exc}") from exc
-    if header.width is not None and header.height is not None:
-        pixels = header.width * header.height
-        if pixels > limits.max_pixels:
-            raise ImageTooLargeError(
-                f"the {fmt} header declares {header.width}x{header.height} = {pixels:,} "
-                f"pixels, over the limit of {limits.max_pixels:,} "
-                "(raise Limits(max_pixels=...) to allow it)"
-            )
+    notes: list[str] = []
+    if fmt == "SVG":
+        width: int | None = None
+        height: int | None = None
+    else:
+        frames = check_frames(data, fmt, limits, all_frames=check == "full")
+        width, height = frames.width, frames.height
+        if frames.beyond is not None:
+            notes.append(f"GIF {frames.beyond}; the image is {width}x{height}, as decoders draw it")
     if check in ("fast", "full"):
         try:
             problem = fast_check(data, fmt)
@@ -266,12 +286,11 @@ def _check_image(
             raise CorruptImageError(problem)
     if check == "full" and fmt != "SVG":
         open_pil(data, fmt, limits, load_all_frames=True)
-    return header.width, header.height
+    return width, height, notes
 
 
 # Exceptions Pillow raises for damaged data; PNG errors come as SyntaxError.
 _PIL_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError)
-_MAX_FRAMES = 10_000
 
 
 def open_pil(
@@ -284,6 +303,11 @@ def open_pil(
 ) -> Image.Image:
     """Open ``data`` with Pillow (``fmt`` only), check its size, and load its pixels.
 
+    Every way imgcall hands bytes to Pillow comes through here (``check="full"``,
+    `DecodedImage.to_pil`, previews, thumbnails, conversion), so `check_frames` holds
+    the frames to ``limits`` before Pillow reads anything. Only the first frame is
+    loaded, unless ``load_all_frames``, which decodes every frame within the budget.
+
     ``draft`` lets a JPEG decode at a reduced scale no smaller than that size (much
     faster when only a thumbnail is wanted); other formats ignore it.
 
@@ -294,6 +318,7 @@ def open_pil(
         raise UnsupportedImageError(
             f"{fmt} is kept as bytes and never rasterised; save it or read .data instead"
         )
+    frames = check_frames(data, fmt, limits, all_frames=load_all_frames)
     from PIL import Image
 
     try:
@@ -310,14 +335,14 @@ def open_pil(
                 )
             if draft is not None and fmt == "JPEG":
                 image.draft(None, draft)
-            frames = getattr(image, "n_frames", 1) if load_all_frames else 1
-            if frames > _MAX_FRAMES:
-                raise ImageTooLargeError(f"the image has {frames:,} frames")
-            for index in range(frames):
+            # The frame count is ours, read and budgeted above: Pillow's own n_frames
+            # walks a whole GIF to count it.
+            count = frames.count if load_all_frames else 1
+            for index in range(count):
                 if index:
                     image.seek(index)
                 image.load()
-            if frames > 1:
+            if count > 1:
                 image.seek(0)
             return image
     except Image.DecompressionBombError as exc:

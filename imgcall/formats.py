@@ -172,21 +172,28 @@ def _webp_header(data: bytes) -> Header:
     if len(data) < 30:
         raise HeaderError(f"WebP is cut short ({len(data)} bytes)")
     chunk = data[12:16]
-    if chunk == b"VP8 ":
-        if data[23:26] != b"\x9d\x01\x2a":
-            raise HeaderError("WebP VP8 frame has a bad start code")
-        w, h = struct.unpack_from("<HH", data, 26)
-        return Header(w & 0x3FFF, h & 0x3FFF)
-    if chunk == b"VP8L":
-        if data[20] != 0x2F:
-            raise HeaderError("WebP VP8L frame has a bad signature")
-        bits = int.from_bytes(data[21:25], "little")
-        return Header((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
+    if chunk in (b"VP8 ", b"VP8L"):
+        return Header(*bitstream_size(data, 20, chunk))
     if chunk == b"VP8X":
         w = int.from_bytes(data[24:27], "little") + 1
         h = int.from_bytes(data[27:30], "little") + 1
         return Header(w, h)
     raise HeaderError(f"WebP has an unknown first chunk {chunk!r}")
+
+
+def bitstream_size(data: bytes, pos: int, fourcc: bytes) -> tuple[int, int]:
+    """The size in a ``VP8 `` or ``VP8L`` bitstream whose payload starts at ``pos``."""
+    if pos + 10 > len(data):
+        raise HeaderError(f"WebP {fourcc.decode('latin-1').strip()} frame is cut short")
+    if fourcc == b"VP8 ":
+        if data[pos + 3 : pos + 6] != b"\x9d\x01\x2a":
+            raise HeaderError("WebP VP8 frame has a bad start code")
+        w, h = struct.unpack_from("<HH", data, pos + 6)
+        return w & 0x3FFF, h & 0x3FFF
+    if data[pos] != 0x2F:
+        raise HeaderError("WebP VP8L frame has a bad signature")
+    bits = int.from_bytes(data[pos + 1 : pos + 5], "little")
+    return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
 
 
 def fast_check(data: bytes, fmt: str) -> str | None:

@@ -35,8 +35,8 @@ __all__ = ["Gallery", "show"]
 DEFAULT_LIMIT = 50
 DEFAULT_THUMB = 192
 DEFAULT_COLUMNS = 4
-# SVG thumbnails are the markup itself in an <img>, where scripts never run; past this
-# size a card says so instead of embedding it.
+# An SVG thumbnail is its checked markup (`imgcall.svgsafe`) in an <img>; an SVG that is
+# not on the allow-list, or past this size, is a card saying why, never rendered.
 _MAX_SVG_THUMB = 64_000
 _REPR_LINES = 20
 _ID_CHARS = 80
@@ -305,7 +305,13 @@ def _thumbnail(image: DecodedImage, thumb: int) -> tuple[str | None, str | None]
     if image.format == "SVG":
         if image.nbytes > _MAX_SVG_THUMB:
             return None, f"SVG of {human_bytes(image.nbytes)}: too large for a thumbnail"
-        return _data_uri(image.data, "SVG"), None
+        from .svgsafe import UnsafeSVG, live_svg
+
+        try:
+            markup = live_svg(image.data)
+        except UnsafeSVG as exc:
+            return None, f"SVG not shown: {exc}"
+        return _data_uri(markup.encode("utf-8"), "SVG"), None
     try:
         data, fmt = thumbnail(
             image.data,

@@ -12,8 +12,11 @@ What a `DecodedImage` puts in a notebook (`image_mimebundle`):
   preview at most `PREVIEW_SIDE` pixels on its longer side (JPEG if even that PNG would be
   over `MAX_EMBED_BYTES`), so one cell never carries tens of megabytes. Ask for
   ``include={"image/webp"}`` to get a WebP's own bytes instead.
-- SVG as ``image/svg+xml`` only when `svg_problem` finds nothing unsafe in it (scripts,
-  event handlers, external links, ``foreignObject``, DTDs); otherwise a note in text.
+- SVG as ``image/svg+xml`` only when everything in it is on the allow-list of
+  `imgcall.svgsafe` (written out from the checked parse); otherwise it is shown
+  inertly: a card with the reason (``text/html``) and a note in the text.
+- An animation whose frames are over its `Limits` budget (every frame is decoded to
+  animate it) is shown by a preview of its first frame instead of its own bytes.
 - Always a ``text/plain`` line, the image's repr, which has no memory address, so
   re-running a notebook does not change its text output.
 - A display width of at most `DISPLAY_SIDE` pixels (the image fits a `DISPLAY_SIDE`
@@ -22,13 +25,12 @@ What a `DecodedImage` puts in a notebook (`image_mimebundle`):
 
 from __future__ import annotations
 
-import re
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Container, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .errors import ImgcallError, Problem
 from .formats import FORMATS
+from .svgsafe import UnsafeSVG, live_svg, svg_problem
 
 if TYPE_CHECKING:
     from .decoding import Limits
@@ -75,24 +77,22 @@ def image_mimebundle(
     data: dict[str, Any] = {}
     metadata: dict[str, Any] = {}
     notes: list[str] = []
+    heavy = None if image.format == "SVG" else _animation_problem(image)
     if image.format == "SVG":
         if wanted("image/svg+xml"):
-            problem = svg_problem(image.data)
-            if problem is None and image.nbytes > MAX_EMBED_BYTES:
-                problem = f"it is {image.nbytes:,} bytes, over the {MAX_EMBED_BYTES:,} shown inline"
-            if problem is None:
-                data["image/svg+xml"] = image.data.decode("utf-8-sig")
-            else:
-                notes.append(f"SVG not rendered inline: {problem}; save it or read .data")
-    elif image.format in _NATIVE and image.nbytes <= MAX_EMBED_BYTES:
+            _add_svg(image, data, notes, wanted)
+    elif image.format in _NATIVE and image.nbytes <= MAX_EMBED_BYTES and heavy is None:
         if wanted(image.mime):
             data[image.mime] = image.data
             metadata[image.mime] = _display_size(image.width, image.height)
     else:
+        if heavy is not None:
+            notes.append(f"showing its first frame only: {heavy}")
         # WebP's own bytes only when asked for (or PNG is refused): some front ends do
         # not render WebP, and sending both by default would store the image twice.
         native_webp = (
             image.format == "WEBP"
+            and heavy is None
             and image.nbytes <= MAX_EMBED_BYTES
             and wanted("image/webp")
             and (include is not None or not wanted("image/png"))
@@ -105,6 +105,31 @@ def image_mimebundle(
     if wanted("text/plain"):
         data["text/plain"] = "\n".join([repr(image), *notes])
     return data, metadata
+
+
+def _animation_problem(image: DecodedImage) -> str | None:
+    from .decoding import DEFAULT_LIMITS, frames_problem
+
+    return frames_problem(image.data, image.format, image.limits or DEFAULT_LIMITS)
+
+
+def _add_svg(
+    image: DecodedImage,
+    data: dict[str, Any],
+    notes: list[str],
+    wanted: Callable[[str], bool],
+) -> None:
+    try:
+        if image.nbytes > MAX_EMBED_BYTES:
+            size = f"{image.nbytes:,} bytes, over the {MAX_EMBED_BYTES:,}"
+            raise UnsafeSVG(f"it is {size} shown inline")
+        data["image/svg+xml"] = live_svg(image.data)
+    except UnsafeSVG as exc:
+        notes.append(f"SVG not shown live: {exc}; save it or read .data")
+        if wanted("text/html"):
+            from .gallery import Gallery
+
+            data["text/html"] = Gallery.of([image])._repr_html_()
 
 
 def _add_preview(
@@ -139,59 +164,6 @@ def _display_size(width: int | None, height: int | None) -> dict[str, int]:
         return {}
     scale = min(1.0, DISPLAY_SIDE / width, DISPLAY_SIDE / height)
     return {"width": max(1, round(width * scale))}
-
-
-# Anything that can run code, fetch from elsewhere, or expand entities.
-_SVG_FORBIDDEN = re.compile(
-    rb"<\s*(script|foreignObject|iframe|embed|object)\b|<!(?!--|\[CDATA\[)\w*"
-    rb"|javascript\s*:|vbscript\s*:|@import",
-    re.I,
-)
-_SAFE_HREF = re.compile(r"#|data:image/(png|jpeg|gif|webp)[;,]", re.I)
-_CSS_URL = re.compile(r"url\(\s*['\"]?\s*([^)'\"\s]*)", re.I)
-
-
-def svg_problem(data: bytes) -> str | None:
-    """Why SVG markup is unsafe to put in a page, or ``None`` if it is safe.
-
-    Unsafe means anything that can run code or reach outside the document: ``<script>``,
-    ``on*=`` event attributes, ``javascript:`` URLs, links other than ``#fragment`` and
-    inline raster ``data:`` images (in attributes and CSS ``url()``), animations that
-    rewrite links, ``<foreignObject>``, ``<iframe>``/``<embed>``/``<object>``, and any
-    ``<!DOCTYPE>``/``<!ENTITY>`` declaration (checked before parsing, so entities never
-    expand). Markup that is not well-formed UTF-8 XML is unsafe too.
-    """
-    found = _SVG_FORBIDDEN.search(data)
-    if found is not None:
-        what = found.group(0).decode("ascii", "replace").strip()
-        return f"it contains {what!r}"
-    try:
-        root = ET.fromstring(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ET.ParseError) as exc:
-        return f"it is not well-formed XML ({exc})"
-    for element in root.iter():
-        tag = _local(element.tag)
-        for name, value in element.attrib.items():
-            attr = _local(name).lower()
-            if attr.startswith("on"):
-                return f"<{tag}> has an event handler attribute {attr!r}"
-            if attr == "href" and not _SAFE_HREF.match(value.strip()):
-                return f"<{tag}> links outside the document ({value[:60]!r})"
-            if attr == "attributename" and "href" in value.lower():
-                return f"<{tag}> rewrites a link"
-            if attr == "style" and _external_css(value):
-                return f"<{tag}> loads an external resource from CSS"
-        if tag == "style" and _external_css("".join(element.itertext())):
-            return "<style> loads an external resource"
-    return None
-
-
-def _local(name: str) -> str:
-    return name.rsplit("}", 1)[-1]
-
-
-def _external_css(css: str) -> bool:
-    return any(not _SAFE_HREF.match(url) for url in _CSS_URL.findall(css))
 
 
 def watch(

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import io
 import json
+import re
 import struct
 import warnings
 import zlib
@@ -32,6 +33,15 @@ from imgcall import (
     decode,
 )
 
+from .animations import (
+    animated_webp,
+    apng,
+    gif,
+    gif_bomb,
+    pillow_animation,
+    still_webp_with_canvas,
+    webp_bitstream,
+)
 from .conftest import ITEMS_DIR
 
 LoadItem = Callable[[str], dict[str, Any]]
@@ -362,6 +372,14 @@ def test_limits_must_be_positive_integers(bad: Any) -> None:
 
 def test_default_limits() -> None:
     assert Limits() == Limits(max_bytes=64 * 1024 * 1024, max_pixels=64_000_000)
+    assert (Limits().max_total_pixels, Limits().max_frames) == (64_000_000, 5_000)
+
+
+@pytest.mark.parametrize("name", ["max_total_pixels", "max_frames"])
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "10"])
+def test_animation_limits_must_be_positive_integers(name: str, bad: Any) -> None:
+    with pytest.raises(ValueError, match=f"Limits.{name} must be a positive integer"):
+        Limits(**{name: bad})
 
 
 # --- integrity checks -----------------------------------------------------------------
@@ -461,3 +479,187 @@ def test_warnings_point_at_the_callers_line(load_item: LoadItem) -> None:
             pass
     for caught in (from_decode, from_iter):
         assert [w.filename for w in caught] == [__file__]
+
+
+# --- animations: frames x pixels within a budget (issue 13) --------------------------------
+
+
+@pytest.fixture
+def pillow_work(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Count what Pillow is asked to do; fail at once past 50 frames instead of minutes."""
+    from PIL import GifImagePlugin, PngImagePlugin, WebPImagePlugin
+
+    counts = {"opened": 0, "frames": 0}
+    real_open = Image.open
+
+    def counting_open(*args: Any, **kwargs: Any) -> Image.Image:
+        counts["opened"] += 1
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", counting_open)
+    for cls in (
+        GifImagePlugin.GifImageFile,
+        PngImagePlugin.PngImageFile,
+        WebPImagePlugin.WebPImageFile,
+    ):
+
+        def counting_seek(self: Any, frame: int, real: Any = cls.seek) -> None:
+            if frame:
+                counts["frames"] += 1
+                if counts["frames"] > 50:
+                    raise AssertionError("Pillow was made to compose more than 50 frames")
+            real(self, frame)
+
+        monkeypatch.setattr(cls, "seek", counting_seek)
+    return counts
+
+
+@pytest.mark.parametrize(
+    ("data", "what"),
+    [
+        (gif_bomb(8000, 2000), "2,000 frames of 8000x8000: 128,000,000,000 pixels"),
+        (gif_bomb(400, 4_000), "4,000 frames of 400x400: 640,000,000 pixels"),
+        (gif_bomb(4000, 10), "10 frames of 4000x4000: 160,000,000 pixels"),
+    ],
+    ids=["46kB-2000-frames", "92kB-4000-frames", "269B-10-frames"],
+)
+def test_issue_13_gif_bombs_are_refused_before_pillow(
+    data: bytes, what: str, pillow_work: dict[str, int]
+) -> None:
+    with pytest.raises(ImageTooLargeError, match=f"GIF animation has {what}") as info:
+        decode(item(b64(data)), check="full")
+    assert "over the budget of 64,000,000" in str(info.value) and info.value.id == "ig_t"
+    assert pillow_work == {"opened": 0, "frames": 0}
+    # Saving or listing it needs no pixel: the default check still accepts it.
+    assert decode(item(b64(data))).nbytes == len(data)
+
+
+def test_issue_13_ten_thousand_frames_are_over_the_frame_cap(pillow_work: dict[str, int]) -> None:
+    data = gif_bomb(400, 10_000)  # 230 kB
+    with pytest.raises(ImageTooLargeError, match="10,000 frames, over the limit of 5,000"):
+        decode(item(b64(data)), check="full")
+    with pytest.raises(ImageTooLargeError, match="1,600,000,000 pixels to decode"):
+        decode(item(b64(data)), check="full", limits=Limits(max_frames=10_000))
+    assert pillow_work == {"opened": 0, "frames": 0}
+
+
+def test_a_16000_pixel_frame_in_a_1x1_gif_is_refused_with_its_real_size(
+    pillow_work: dict[str, int],
+) -> None:
+    data = gif((1, 1), [(0, 0, 16000, 16000)])
+    for check in ("none", "fast", "full"):
+        with pytest.raises(ImageTooLargeError) as info:
+            decode(item(b64(data)), check=check)  # type: ignore[arg-type]
+        message = str(info.value)
+        assert "GIF frame 1 is 16000x16000 at (0, 0), beyond its 1x1 logical screen" in message
+        assert "16000x16000 = 256,000,000 pixels, over the limit of 64,000,000" in message
+    # Even a DecodedImage made by hand never reaches Pillow.
+    forged = imgcall.DecodedImage("ig", "completed", data, "GIF", 1, 1)
+    with pytest.raises(ImageTooLargeError, match="16000x16000"):
+        forged.to_pil()
+    assert pillow_work["opened"] == 0
+
+
+def test_a_gif_grown_by_a_frame_reports_its_drawn_size_with_a_warning() -> None:
+    data = gif((10, 10), [(0, 0, 10, 10), (4, 4, 12, 12)])
+    with pytest.warns(ImgcallWarning, match=r"frame 2 is 12x12 at \(4, 4\), beyond its 10x10"):
+        image = decode(item(b64(data)), check="full")
+    assert image.size == (16, 16) and "as decoders draw it" in image.warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("data", "fmt"),
+    [
+        (apng((8000, 8000), [(0, 0, 1, 1)] * 2000), "PNG"),
+        (animated_webp((8000, 8000), [(0, 0, 1, 1)] * 2000), "WEBP"),
+    ],
+    ids=["apng", "webp"],
+)
+def test_apng_and_webp_bombs_are_refused_before_pillow(
+    data: bytes, fmt: str, pillow_work: dict[str, int]
+) -> None:
+    with pytest.raises(ImageTooLargeError, match=f"{fmt} animation has 2,000 frames of 8000x8000"):
+        decode(item(b64(data)), check="full")
+    assert pillow_work == {"opened": 0, "frames": 0}
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (apng((100, 100), [(0, 0, 10, 10), (0, 95, 10, 10)]), "APNG frame 2 is 10x10 at"),
+        (apng((1, 1), [(0, 0, 1, 1), (0, 0, 16000, 16000)]), "16000x16000 at (0, 0), outside"),
+        (animated_webp((10, 10), [(0, 0, 12, 12)]), "WebP frame 1 is 12x12 at (0, 0), outside"),
+        (
+            animated_webp((10, 10), [(0, 0, 10, 10)], bitstream=webp_bitstream((16000, 16))),
+            "says it is 10x10 but its image is 16000x16",
+        ),
+        (still_webp_with_canvas((1, 1), webp_bitstream((300, 200))), "canvas is 1x1"),
+    ],
+    ids=["apng-outside", "apng-huge", "webp-outside", "webp-lying", "webp-still-lying"],
+)
+def test_frames_that_contradict_their_canvas_are_corrupt_at_every_check(
+    data: bytes, why: str, pillow_work: dict[str, int]
+) -> None:
+    for check in ("none", "fast", "full"):
+        with pytest.raises(CorruptImageError, match=re.escape(why)):
+            decode(item(b64(data)), check=check)  # type: ignore[arg-type]
+    assert pillow_work["opened"] == 0
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "PNG", "WEBP"])
+def test_every_frame_within_the_budget_is_decoded(fmt: str, pillow_work: dict[str, int]) -> None:
+    data = pillow_animation(fmt, (40, 30), 5)
+    image = decode(item(b64(data)), check="full", limits=Limits(max_total_pixels=5 * 40 * 30))
+    assert image.size == (40, 30)
+    assert pillow_work["frames"] >= 4  # frames 1-4 were composed, then back to 0
+    with pytest.raises(
+        ImageTooLargeError, match="6,000 pixels to decode, over the budget of 5,999"
+    ):
+        decode(item(b64(data)), check="full", limits=Limits(max_total_pixels=5 * 40 * 30 - 1))
+
+
+def test_the_frame_cap_counts_frames_however_small() -> None:
+    data = gif_bomb(2, 12)
+    assert decode(item(b64(data)), check="full", limits=Limits(max_frames=12)).size == (2, 2)
+    with pytest.raises(ImageTooLargeError, match="12 frames, over the limit of 11"):
+        decode(item(b64(data)), check="full", limits=Limits(max_frames=11))
+
+
+def test_a_still_image_is_bounded_by_max_pixels_alone(image_bytes: Callable[[str], bytes]) -> None:
+    tiny = Limits(max_total_pixels=1, max_frames=1)
+    image = decode(item(b64(image_bytes("tiny.png"))), check="full", limits=tiny)
+    assert image.to_pil().size == (16, 12)
+
+
+def test_to_pil_and_thumbnails_of_a_big_animation_decode_one_frame(
+    pillow_work: dict[str, int],
+) -> None:
+    from imgcall.decoding import thumbnail
+
+    data = gif_bomb(600, 2000)  # 720 million pixels for every frame; 360,000 for one
+    image = decode(item(b64(data)))
+    assert image.to_pil().size == (600, 600)
+    thumb, _ = thumbnail(data, "GIF", 64)
+    assert Image.open(io.BytesIO(thumb)).size == (64, 64)
+    assert pillow_work["frames"] == 0
+
+
+def test_the_default_path_never_opens_an_animation_with_pillow(
+    pillow_work: dict[str, int],
+) -> None:
+    for data in (
+        gif_bomb(64, 50),
+        apng((8, 8), [(0, 0, 8, 8)] * 3),
+        animated_webp((8, 8), [(0, 0, 8, 8)] * 3),
+    ):
+        assert decode(item(b64(data))).size == ((64, 64) if data.startswith(b"GIF") else (8, 8))
+    assert pillow_work == {"opened": 0, "frames": 0}
+
+
+def test_framing_too_long_to_walk_is_too_large(monkeypatch: pytest.MonkeyPatch) -> None:
+    import imgcall.frames
+
+    monkeypatch.setattr(imgcall.frames, "MAX_BLOCKS", 100)
+    data = apng((4, 4), [(0, 0, 4, 4)] * 200)
+    with pytest.raises(ImageTooLargeError, match="PNG framing has over 100 blocks"):
+        decode(item(b64(data)), check="none")
