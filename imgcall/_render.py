@@ -36,6 +36,9 @@ __all__ = [
 _CLI_WORDS = {
     "(raise Limits(max_pixels=...) to allow it)": "(raise --max-pixels to allow it)",
     "(raise Limits(max_bytes=...) to allow it)": "(raise --max-bytes to allow it)",
+    "(raise Limits(max_frames=...) to decode them all)": "(raise --max-frames to decode them all)",
+    "(raise Limits(max_total_pixels=...) to decode them all)": "(raise --max-total-pixels "
+    "to decode them all)",
     "choose what to do with on_conflict 'rename', 'skip' or 'overwrite' "
     "(--on-conflict on the command line)": "choose what to do with --on-conflict rename, "
     "skip or overwrite",

@@ -65,6 +65,8 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what shells report for a closed pipe
 # (tests/test_cli.py checks that they agree).
 DEFAULT_MAX_PIXELS = 64_000_000
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_TOTAL_PIXELS = 64_000_000
+DEFAULT_MAX_FRAMES = 5_000
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -165,10 +167,20 @@ def _check_template(ctx: click.Context, param: click.Parameter, value: str) -> s
     return value
 
 
-def _limits(max_bytes: int | None, max_pixels: int | None) -> Limits:
+def _limits(
+    max_bytes: int | None,
+    max_pixels: int | None,
+    max_total_pixels: int | None = None,
+    max_frames: int | None = None,
+) -> Limits:
     from .decoding import Limits
 
-    given = {"max_bytes": max_bytes, "max_pixels": max_pixels}
+    given = {
+        "max_bytes": max_bytes,
+        "max_pixels": max_pixels,
+        "max_total_pixels": max_total_pixels,
+        "max_frames": max_frames,
+    }
     return Limits(**{k: v for k, v in given.items() if v is not None})
 
 
@@ -252,6 +264,22 @@ def cli() -> None:
     show_default=True,
     help="Largest image file accepted, in bytes.",
 )
+@click.option(
+    "--max-total-pixels",
+    type=click.IntRange(min=1),
+    metavar="N",
+    default=DEFAULT_MAX_TOTAL_PIXELS,
+    show_default=True,
+    help="With --check full: most pixels decoded for an animation (frames x canvas).",
+)
+@click.option(
+    "--max-frames",
+    type=click.IntRange(min=1),
+    metavar="N",
+    default=DEFAULT_MAX_FRAMES,
+    show_default=True,
+    help="With --check full: most frames decoded for an animation.",
+)
 @click.option("--no-manifest", is_flag=True, help="Do not write imgcall-manifest.jsonl.")
 @click.option(
     "--no-discover",
@@ -296,6 +324,8 @@ def extract(
     check: str,
     max_pixels: int | None,
     max_bytes: int | None,
+    max_total_pixels: int | None,
+    max_frames: int | None,
     no_manifest: bool,
     no_discover: bool,
     as_json: bool,
@@ -352,7 +382,7 @@ def extract(
             convert=convert,
             partials=partials,
             manifest=not no_manifest,
-            limits=_limits(max_bytes, max_pixels),
+            limits=_limits(max_bytes, max_pixels, max_total_pixels, max_frames),
             check=check,  # type: ignore[arg-type]
             strict_status=strict_status,
             workers=workers,

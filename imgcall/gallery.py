@@ -162,6 +162,7 @@ def show(
     limit: int | None = DEFAULT_LIMIT,
     count_rest: bool = True,
     partials: bool = False,
+    discover: bool = True,
 ) -> Gallery:
     """A gallery of thumbnails for a notebook: ``imgcall.show("response.json")``.
 
@@ -173,7 +174,8 @@ def show(
     ``columns`` cards per row; ``thumb`` pixels for the longer side of a thumbnail (16 to
     1024); ``limit`` cards at most (``None`` for all: the HTML then grows with the
     input); ``count_rest=False`` stops reading the source at the cap instead of counting
-    what is not shown; ``partials=True`` includes streamed partial images. Decode
+    what is not shown; ``partials=True`` includes streamed partial images;
+    ``discover=False`` leaves out images only the search by content finds. Decode
     warnings are not emitted: each card shows its own.
 
     Raises:
@@ -191,7 +193,7 @@ def show(
     with warnings.catch_warnings():
         # Each card shows its image's warnings; fifty stderr lines would say it again.
         warnings.simplefilter("ignore", ImgcallWarning)
-        for entry in _entries(source_or_images, partials):
+        for entry in _entries(source_or_images, partials, discover):
             if limit is not None and len(cards) >= limit and not count_rest:
                 complete = False
                 break
@@ -208,7 +210,9 @@ def show(
     )
 
 
-def _entries(source: object, partials: bool) -> Iterator[DecodedImage | Problem]:
+def _entries(
+    source: object, partials: bool, discover: bool = True
+) -> Iterator[DecodedImage | Problem]:
     from .extract import iter_images
 
     if isinstance(source, (DecodedImage, Problem)):
@@ -216,7 +220,7 @@ def _entries(source: object, partials: bool) -> Iterator[DecodedImage | Problem]
         return
     if isinstance(source, (list, tuple)):
         if not any(isinstance(x, (DecodedImage, Problem)) for x in source):
-            yield from iter_images(source, errors="collect", partials=partials)
+            yield from iter_images(source, errors="collect", partials=partials, discover=discover)
             return
         elements: Iterable[Any] = source
     elif _plain_iterator(source):
@@ -227,17 +231,17 @@ def _entries(source: object, partials: bool) -> Iterator[DecodedImage | Problem]
         if not isinstance(first, (DecodedImage, Problem)):
             # Stream events or items: hand the whole, rebuilt, iterable to the scanner.
             chained = itertools.chain([first], iterator)
-            yield from iter_images(chained, errors="collect", partials=partials)
+            yield from iter_images(chained, errors="collect", partials=partials, discover=discover)
             return
         elements = itertools.chain([first], iterator)
     else:
-        yield from iter_images(source, errors="collect", partials=partials)
+        yield from iter_images(source, errors="collect", partials=partials, discover=discover)
         return
     for element in elements:
         if isinstance(element, (DecodedImage, Problem)):
             yield element
         else:
-            yield from iter_images(element, errors="collect", partials=partials)
+            yield from iter_images(element, errors="collect", partials=partials, discover=discover)
 
 
 _END = object()

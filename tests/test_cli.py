@@ -719,6 +719,8 @@ def test_help_shows_plain_defaults_that_are_the_librarys(runner: CliRunner) -> N
     limits = imgcall.Limits()
     assert limits.max_pixels == imgcall.cli.DEFAULT_MAX_PIXELS
     assert limits.max_bytes == imgcall.cli.DEFAULT_MAX_BYTES
+    assert limits.max_total_pixels == imgcall.cli.DEFAULT_MAX_TOTAL_PIXELS
+    assert limits.max_frames == imgcall.cli.DEFAULT_MAX_FRAMES
     # {index} counts problems too, and --help says so.
     assert "{index} is the item's 0-based position in the run, problems included" in text
 
@@ -1290,3 +1292,22 @@ def test_provenance_without_the_extra_checks_presence(
     assert result.stdout.splitlines()[1].split()[:3] == ["out/ig_signed.png", "yes", "not"]
     assert "pip install 'imgcall[c2pa]'" in result.stderr
     assert "out/missing.png: no such file or folder" in result.stderr
+
+
+def test_animation_limits_have_flags_and_errors_name_them(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    from tests.animations import gif_bomb
+
+    source = write_json(tmp_path / "anim.json", item("ig_anim", gif_bomb(16, 12)))
+    result = run(runner, "extract", source, "-o", "out", "--check", "full", "--max-frames", "5")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "over the limit of 5 (raise --max-frames to decode them all)" in result.stderr
+    result = run(
+        runner, "extract", source, "-o", "o2", "--check", "full", "--max-total-pixels", "300"
+    )
+    assert result.exit_code == 1
+    assert "(raise --max-total-pixels to decode them all)" in result.stderr
+    assert "Limits(" not in result.stderr
+    ok = run(runner, "extract", source, "-o", "o3", "--check", "full")
+    assert ok.exit_code == 0 and ok.stdout.strip().endswith("ig_anim.gif")

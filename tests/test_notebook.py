@@ -759,3 +759,11 @@ def test_thumbnails_fill_the_card_and_c2pa_has_a_badge() -> None:
     html = show([signed, decoded(picture("PNG"), id="ig_plain")])._repr_html_()
     assert html.count("width:100%;height:100%;object-fit:contain") == 2
     assert html.count(">C2PA</span>") == 1
+
+
+def test_show_can_leave_out_images_found_by_content() -> None:
+    from tests.helpers import b64, png
+
+    value = {"job": {"result": b64(png())}}
+    assert repr(show(value)).startswith("<Gallery 1 item: 1 image, 0 problems>")
+    assert repr(show(value, discover=False)) == "<Gallery 0 items: 0 images, 0 problems>"
