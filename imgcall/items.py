@@ -83,7 +83,8 @@ class Item:
 
     Holds what the decoder and the saver read: ``id``, ``status`` (an
     `ImageGenerationStatus` when it is a known one), ``result``, the ``extra`` fields,
-    and the origin (``location``, ``context``, ``partial_index``).
+    the origin (``location``, ``context``, ``partial_index``), and ``warnings`` about
+    odd values replaced where it was found.
     """
 
     __slots__ = (
@@ -95,6 +96,7 @@ class Item:
         "partial_index",
         "result",
         "status",
+        "warnings",
     )
 
     def __init__(
@@ -114,6 +116,9 @@ class Item:
         self.location: Location | None = None
         self.context: Mapping[str, Any] = {}
         self.partial_index: int | None = None
+        # Odd values replaced in the item's record (`imgcall.oddities`): the decoded
+        # image starts its warnings with these.
+        self.warnings: tuple[str, ...] = ()
 
     @classmethod
     def from_call(cls, call: ImageGenerationCall) -> Item:

@@ -9,12 +9,13 @@ caller consumes, so a live stream's images come out as they arrive.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Literal
 
 from .envelopes import Found
-from .errors import InvalidInputError, Problem
-from .framing import read_records
+from .errors import ImgcallWarning, InvalidInputError, Problem
+from .framing import Record, read_records
 from .items import Item, Location
 from .streams import Scanner
 
@@ -66,12 +67,14 @@ def iter_calls(
 
 
 def _calls(source: object, partials: bool, errors: Errors) -> Iterator[ImageGenerationCall]:
-    for found in scan(source, partials=partials):
+    for found in scan_items(source, partials=partials):
         if isinstance(found, Problem):
             if errors == "raise":
                 raise found.error
             continue
-        yield found
+        for note in found.warnings:  # a model has no warnings of its own: say it here
+            warnings.warn(f"item {found.id!r}: {note}", ImgcallWarning, stacklevel=3)
+        yield found.to_call()
 
 
 def scan(
@@ -101,7 +104,12 @@ def scan_items(
             yield Problem(None, record.error.location, None, record.error)
             continue
         try:
-            yield from scanner.feed(record.value, location)
+            if record.warnings:
+                yield from _with_warnings(
+                    list(scanner.feed(record.value, location)), record, location
+                )
+            else:
+                yield from scanner.feed(record.value, location)
         except RecursionError as exc:
             # Parsed JSON text is depth-limited by the parser; an already-parsed value
             # handed in is not, and the walker recurses into nested lists.
@@ -109,3 +117,34 @@ def scan_items(
                 "the input is nested too deeply to read", location=location
             ) from exc
     yield from scanner.finish()
+
+
+def _with_warnings(found: list[Found], record: Record, location: Location) -> list[Found]:
+    """Give the items of ``record`` the warnings about its odd values (`imgcall.oddities`).
+
+    A value inside an item (its id, its prompt) concerns that item only; one outside every
+    item (a ``custom_id``, a response field) concerns all the record's items. One that
+    concerns no item at all is issued as an `ImgcallWarning`.
+    """
+    # Items of this record; a stream may also complete an item seen in an earlier one.
+    mine = [
+        f
+        for f in found
+        if isinstance(f, Item)
+        and f.location is not None
+        and f.location.line == location.line
+        and f.location.pointer.startswith(location.pointer)
+    ]
+    for note in record.warnings:
+        where = location.pointer + note.pointer
+        owners = [f for f in mine if _inside(where, f.location.pointer if f.location else "")]
+        text = note.describe(location.pointer)
+        if not (owners or mine):
+            warnings.warn(f"{location}: {text}", ImgcallWarning, stacklevel=4)
+        for item in owners or mine:
+            item.warnings = (*item.warnings, text)
+    return found
+
+
+def _inside(pointer: str, container: str) -> bool:
+    return pointer == container or pointer.startswith(container + "/")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import io
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,8 @@ def test_broken_line_in_the_middle_is_an_error_record_for_that_line_only() -> No
     assert [r.value for r in got] == [{"n": 1}, None, {"n": 3}]
     error = got[1].error
     assert isinstance(error, InvalidInputError)
-    assert error.location == Location("<input>", line=2, column=18)
-    assert "line 2 is not valid JSON" in str(error) and "column 18" in str(error)
+    assert error.location == Location("<input>", line=2, column=15)
+    assert "line 2 is not valid JSON" in str(error) and "column 15" in str(error)
     assert isinstance(error.__cause__, ValueError)
 
 
@@ -78,8 +79,8 @@ def test_broken_document_raises_naming_input_line_and_column(tmp_path: Path) -> 
     path.write_text('\n{\n  "id": "resp_1",\n  "output": [tru]\n}\n')
     with pytest.raises(InvalidInputError) as info:
         records(path)
-    assert info.value.location == Location(str(path), line=4, column=17)
-    assert str(path) in str(info.value) and "line 4, column 17" in str(info.value)
+    assert info.value.location == Location(str(path), line=4, column=14)
+    assert str(path) in str(info.value) and "line 4, column 14" in str(info.value)
     assert isinstance(info.value.__cause__, ValueError)
 
 
@@ -129,7 +130,7 @@ def test_sse_multi_line_data_is_joined_with_newlines() -> None:
 def test_broken_multi_line_sse_event_points_at_the_line_and_column_in_the_file() -> None:
     (record,) = records('event: x\ndata: {"type": "x",\ndata:"n": tru}\n\n')
     assert record.error is not None
-    assert record.error.location == Location("<input>", line=3, column=14)
+    assert record.error.location == Location("<input>", line=3, column=11)
 
 
 def test_sse_data_lines_without_blank_separators_are_read_one_by_one() -> None:
@@ -149,7 +150,7 @@ def test_broken_sse_event_is_an_error_record_and_the_stream_goes_on() -> None:
     got = records('data: {"n": 1}\n\ndata: {"n": \n\ndata: {"n": 3}\n\n')
     assert [r.value for r in got] == [{"n": 1}, None, {"n": 3}]
     error = got[1].error
-    assert error is not None and error.location == Location("<input>", line=3, column=12)
+    assert error is not None and error.location == Location("<input>", line=3, column=13)
     assert "the SSE event at line 3 is not valid JSON" in str(error)
 
 
@@ -231,9 +232,10 @@ def test_path_the_system_cannot_name_is_an_invalid_input(path: str) -> None:
         records(path)
 
 
-def test_text_that_is_not_unicode_is_an_invalid_input() -> None:
-    with pytest.raises(InvalidInputError, match="not valid Unicode"):
-        records('{"id": "\ud800"}')
+def test_text_holding_a_lone_surrogate_character_keeps_the_record() -> None:
+    (record,) = records('{"id": "\ud800", "n": 1}')
+    assert record.value == {"id": "\ufffd", "n": 1}
+    assert len(record.warnings) == 1 and "not UTF-8" in record.warnings[0].message
 
 
 def test_directory_is_an_invalid_input(tmp_path: Path) -> None:
@@ -366,3 +368,87 @@ def test_iterable_of_events_is_consumed_one_event_at_a_time() -> None:
 def test_unsupported_source_type() -> None:
     with pytest.raises(InvalidInputError, match="value of type int"):
         read_records(42)
+
+
+def test_pretty_printed_document_with_a_long_first_line_from_a_stream() -> None:
+    """The first line is parsed alone first, and fails; the document then grows it."""
+    long = "QUJD" * 100_000  # 400 kB of base64: parsed with its string lifted out
+    text = '{"a": "' + long + '", "b":\n 1}\n'
+    (record,) = records(io.BytesIO(text.encode()))
+    assert materialized(record.value) == {"a": long, "b": 1}
+    with pytest.raises(InvalidInputError, match=r"\(line 2, column 2\)"):
+        records(io.BytesIO(text.replace(" 1}", " tru}").encode()))
+
+
+def test_a_one_line_document_cut_off_is_placed_on_its_line() -> None:
+    """Issue 14 item 7: not on a line 2 that the file does not have."""
+    for text in ('{"type": "image_generation_call", "id": "x", ', '{"id": "x", \n'):
+        with pytest.raises(InvalidInputError) as info:
+            records(text.encode())
+        assert info.value.location == Location("<input>", line=1, column=len(text.rstrip("\n")) + 1)
+
+
+def test_odd_values_in_a_document_are_replaced_and_kept_as_warnings() -> None:
+    big = "9" * 5000
+    text = '{"id": "r\\ud83d", "usage": {"n": ' + big + '}, "output": [{"id": "\\udc00"}]}'
+    (record,) = records(text)
+    assert record.value == {
+        "id": "r\ufffd",
+        "usage": {"n": "<5000-digit integer>"},
+        "output": [{"id": "\ufffd"}],
+    }
+    assert sorted(w.pointer for w in record.warnings) == ["/id", "/output/0/id", "/usage/n"]
+
+
+def test_odd_values_in_json_lines_and_sse_are_kept_per_record() -> None:
+    for text in ('{"n": 1}\n{"n": "\\ud800"}\n', 'data: {"n": 1}\n\ndata: {"n": "\\ud800"}\n\n'):
+        first, second = records(text)
+        assert first.warnings == () and second.value == {"n": "\ufffd"}
+        assert [w.pointer for w in second.warnings] == ["/n"]
+
+
+class _Sdk:
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    def model_dump(self) -> dict[str, Any]:
+        return self.data
+
+
+def test_odd_python_values_are_replaced_without_changing_the_callers_objects() -> None:
+    huge = 7**20_000  # more digits than Python prints
+    result = "QUJD" * 1000
+    given = {"id": "x\ud800", "output": [{"seed": huge, "result": result}], "keep": [1, 2]}
+    (record,) = records(given)
+    assert record.value["id"] == "x\ufffd"
+    digits = int(20_000 * math.log10(7)) + 1
+    assert record.value["output"][0]["seed"] == f"<{digits}-digit integer>"
+    assert record.value["output"][0]["result"] is result  # the long string is not copied
+    assert record.value["keep"] is given["keep"]  # what holds nothing odd is not copied
+    assert given["id"] == "x\ud800" and given["output"][0]["seed"] == huge  # untouched
+    assert sorted(w.pointer for w in record.warnings) == ["/id", "/output/0/seed"]
+
+
+def test_python_values_without_odd_values_are_passed_as_they_are() -> None:
+    given = {"id": "x", "output": [{"n": 10**100}]}
+    (record,) = records(given)
+    assert record.value is given and record.warnings == ()
+
+
+def test_odd_values_in_sdk_objects_and_events_are_replaced() -> None:
+    (record,) = records(_Sdk({"id": "\ud800", "n": 10**5000}))
+    assert record.value["id"] == "\ufffd" and len(record.warnings) == 2
+    nested = {"output": [_Sdk({"id": "\ud800"})]}
+    (record,) = records(nested)
+    assert record.value == {"output": [{"id": "\ufffd"}]}
+    assert [w.pointer for w in record.warnings] == ["/output/0/id"]
+    first, second = records(iter([{"n": 1}, _Sdk({"n": 10**5000})]))
+    assert (first.warnings, second.pointer) == ((), "/1")
+    assert [w.pointer for w in second.warnings] == ["/n"]
+
+
+def test_a_cyclic_python_value_is_walked_once() -> None:
+    given: dict[str, Any] = {"id": "\ud800"}
+    given["self"] = given
+    (record,) = records(given)
+    assert record.value["id"] == "\ufffd"
