@@ -38,7 +38,9 @@ __all__ = ["CHUNK_SIZE", "Record", "looks_like_content", "read_records", "to_jso
 CHUNK_SIZE = 1 << 20
 """Bytes read from a file at a time; large reads keep multi-MB lines cheap."""
 
-_SSE_FIELD = re.compile(rb"(?:data|event|id|retry)(?::|$)|:")
+_SSE_FIELD = re.compile(rb"(?:data|event|id|retry)(?::|\r?\n|$)|:")
+_LOOK = 1024
+"""Bytes looked at before any line is read: enough to tell what the input is."""
 _FIELD_NAME = re.compile(rb"[A-Za-z_-]*$")
 _DONE = b"[DONE]"
 
@@ -194,24 +196,59 @@ def _from_iterable(events: Iterable[object], label: str) -> Iterator[Record]:
 
 
 def _from_lines(lines: LineReader, label: str, *, single: bool = False) -> Iterator[Record]:
-    """Recognise the framing from the first non-blank line and read the records."""
-    first = _next_non_blank(lines)
-    if first is None:
+    """Recognise the framing from the first bytes and read the records."""
+    encoding = lines.start()
+    _refuse_binary(lines.peek(_LOOK), encoding, label)
+    # What starts the input decides, before a line is read: a "line" of something else
+    # (binary data, /dev/zero) could be gigabytes long.
+    found = lines.head(_LOOK)
+    if found is None:
         raise InvalidInputError(
             "the input is empty (no JSON, JSON Lines or SSE data)", location=label
         )
-    start = NON_SPACE.search(first)
-    assert start is not None
-    head = bytes(first[start.start() : start.start() + 1])
-    if head in (b"{", b"["):
-        yield from _json_or_lines(lines, first, label, single)
-    elif _SSE_FIELD.match(first, start.start()):
-        yield from _sse(lines, first, lines.lineno, label)
-    else:
+    newlines, head = found
+    first_byte = head[:1]
+    if first_byte not in (b"{", b"[") and not _SSE_FIELD.match(head):
+        line = lines.lineno + newlines + 1
+        _refuse_binary(head, encoding, label)
         raise InvalidInputError(
-            f"not JSON, JSON Lines or an SSE transcript: line {lines.lineno} starts with "
-            f"{bytes(first[start.start() : start.start() + 20])!r}",
-            location=Location(label, line=lines.lineno),
+            f"not JSON, JSON Lines or an SSE transcript: line {line} starts with {head[:20]!r}",
+            location=Location(label, line=line),
+        )
+    first = _next_non_blank(lines)
+    assert first is not None
+    if first_byte in (b"{", b"["):
+        yield from _json_or_lines(lines, first, label, single)
+    else:
+        yield from _sse(lines, first, lines.lineno, label)
+
+
+# Compressed data is recognised by its first bytes (SPEC §3).
+_COMPRESSED = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"PK\x03\x04", "a zip archive"),
+)
+
+
+def _refuse_binary(head: bytes, encoding: str | None, label: str) -> None:
+    """Refuse input that can never be JSON or SSE from its first bytes, not its first line."""
+    kind = next((name for magic, name in _COMPRESSED if head.startswith(magic)), None)
+    if kind is not None:
+        raise InvalidInputError(
+            f"the input is {kind}-compressed data, not JSON, JSON Lines or an SSE "
+            "transcript; decompress it first",
+            location=label,
+        )
+    if b"\x00" in head:
+        # Text never holds NUL; UTF-16/32 text holds many, but is decoded by now.
+        raise InvalidInputError(
+            "the input is binary data (it holds NUL bytes), not JSON, JSON Lines or an "
+            f"SSE transcript{f' in {encoding}' if encoding else ''}: it starts with "
+            f"{head[:20]!r}",
+            location=label,
         )
 
 

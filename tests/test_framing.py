@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import gc
 import io
 import json
 import math
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -452,3 +454,151 @@ def test_a_cyclic_python_value_is_walked_once() -> None:
     given["self"] = given
     (record,) = records(given)
     assert record.value["id"] == "\ufffd"
+
+
+# -- what the first bytes say ------------------------------------------------------------
+
+
+class _Counting(io.RawIOBase):
+    """An endless stream of one byte, counting what was read from it."""
+
+    def __init__(self, byte: bytes) -> None:
+        self.byte = byte
+        self.read_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = len(buffer)
+        buffer[:size] = self.byte * size
+        self.read_bytes += size
+        return size
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_dev_zero_is_refused_from_its_first_bytes() -> None:
+    with open("/dev/zero", "rb") as zero, pytest.raises(InvalidInputError, match="NUL bytes"):
+        records(zero)
+    with pytest.raises(InvalidInputError, match="NUL bytes"):
+        records(Path("/dev/zero"))
+
+
+@pytest.mark.parametrize("byte", [b"\x00", b"A", b"\xff"])
+def test_an_endless_stream_that_is_not_json_is_refused_after_one_read(byte: bytes) -> None:
+    stream = _Counting(byte)
+    with pytest.raises(InvalidInputError, match=r"NUL bytes|not JSON, JSON Lines or an SSE"):
+        records(stream)
+    assert stream.read_bytes <= 2 * framing.CHUNK_SIZE
+
+
+def test_endless_whitespace_is_read_in_flat_memory_and_then_json_is_found() -> None:
+    blank = b" \n" * (3 * framing.CHUNK_SIZE)
+    assert [(r.value, r.line) for r in records(io.BytesIO(blank + b'{"n": 1}\n{"n": 2}\n'))] == [
+        ({"n": 1}, 3 * framing.CHUNK_SIZE + 1),
+        ({"n": 2}, 3 * framing.CHUNK_SIZE + 2),
+    ]
+
+
+def test_text_after_blank_lines_that_is_not_json_names_its_line() -> None:
+    with pytest.raises(InvalidInputError, match=r"line 3 starts with b'hello\\n'") as info:
+        records(b"\n  \nhello\n")
+    assert info.value.location == Location("<input>", line=3)
+
+
+@pytest.mark.parametrize(
+    ("magic", "name"),
+    [
+        (b"\x1f\x8b\x08\x00", "gzip"),
+        (b"BZh91AY", "bzip2"),
+        (b"\xfd7zXZ\x00\x00", "xz"),
+        (b"\x28\xb5\x2f\xfd\x00", "zstd"),
+    ],
+)
+def test_compressed_data_is_named(magic: bytes, name: str) -> None:
+    with pytest.raises(InvalidInputError, match=f"{name}-compressed"):
+        records(magic + bytes(100))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_utf16_and_utf32_with_a_byte_order_mark_are_read(tmp_path: Path, encoding: str) -> None:
+    text = '{"id": "é€\U0001f600", "n": 1}\r\n{"n": 2}\n'
+    data = "\ufeff".encode(encoding) + text.encode(encoding)
+    expected = [({"id": "é€\U0001f600", "n": 1}, 1), ({"n": 2}, 2)]
+    path = tmp_path / "powershell.jsonl"
+    path.write_bytes(data)
+    for source in (data, io.BytesIO(data), path):
+        assert [(r.value, r.line) for r in records(source)] == expected, source
+
+
+def test_a_large_utf16_file_is_decoded_as_it_is_read(tmp_path: Path) -> None:
+    line = json.dumps({"result": "QUJD" * 100_000}) + "\n"  # 400 kB per line
+    path = tmp_path / "big.jsonl"
+    path.write_bytes("\ufeff".encode("utf-16-le") + (line * 4).encode("utf-16-le"))
+    got = [materialized(r.value) for r in records(path)]
+    assert got == [{"result": "QUJD" * 100_000}] * 4
+
+
+def test_broken_utf16_json_reports_its_position_in_characters() -> None:
+    data = '{"a": 1,\n "b": tru}'.encode("utf-16")  # with its byte order mark
+    with pytest.raises(InvalidInputError, match=r"line 2, column 7"):
+        records(data)
+
+
+# -- memory: a record costs about its own size -------------------------------------------
+
+
+def _write_base64(out: Any, size: int) -> None:
+    chunk = base64.b64encode(bytes(range(256)) * 12_288)  # 4 MiB of base64
+    for _ in range(size // len(chunk)):
+        out.write(chunk)
+
+
+def _traced_peak(source: object) -> tuple[list[Record], int]:
+    tracemalloc.start()
+    try:
+        got = [Record(None, r.line, error=r.error) for r in read_records(source)[1]]
+        return got, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.slow
+def test_a_broken_200_mb_json_lines_line_costs_about_its_own_size(tmp_path: Path) -> None:
+    """Issue 13 item 7: a broken 500 MB line cost 1.5 GB, a valid one 13 MB."""
+    path = tmp_path / "batch.jsonl"
+    size = 200 * 2**20
+    with open(path, "wb") as out:
+        out.write(b'{"custom_id": "a"}\n{"custom_id": "b", "response": {"result": "')
+        _write_base64(out, size)
+        out.write(b'\n{"custom_id": "c"}\n')  # the long line is cut off in its string
+    got, mapped_peak = _traced_peak(path)  # read in place from a memory map
+    assert [r.line for r in got] == [1, 2, 3] and got[1].error is not None
+    assert "line 2 is not valid JSON: unterminated string" in str(got[1].error)
+    assert mapped_peak < 16 * 2**20, mapped_peak
+    with open(path, "rb") as stream:  # through read() calls, as from standard input
+        got, stream_peak = _traced_peak(io.BufferedReader(stream))  # type: ignore[arg-type]
+    assert [r.line for r in got] == [1, 2, 3] and got[1].error is not None
+    assert stream_peak < 1.2 * size, stream_peak
+
+
+@pytest.mark.slow
+def test_a_40_mb_sse_data_line_costs_about_its_own_size(tmp_path: Path) -> None:
+    """Issue 13 item 7: the SSE reader held three copies of its largest record."""
+    path = tmp_path / "stream.sse"
+    size = 40 * 2**20
+    with open(path, "wb") as out:
+        out.write(b'event: response.created\ndata: {"type": "response.created"}\n\n')
+        out.write(b'event: response.completed\ndata: {"type": "response.completed", "r": "')
+        _write_base64(out, size)
+        out.write(b'"}\n\n')
+    for source in (path, io.BytesIO(path.read_bytes())):
+        tracemalloc.start()
+        try:
+            values = [r.value["type"] for r in read_records(source)[1]]
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert values == ["response.created", "response.completed"]
+        held = size if isinstance(source, io.BytesIO) else 0  # the BytesIO's own copy
+        assert peak - held < 1.3 * size, (source, peak)
