@@ -21,9 +21,11 @@ Library modules are imported inside the commands, so ``imgcall --version`` and
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -165,6 +167,29 @@ def cli() -> None:
       imgcall extract response.json -o out/
       imgcall ls response.json
     """
+    click.get_current_context().with_resource(_notes())
+
+
+@contextlib.contextmanager
+def _notes() -> Iterator[None]:
+    """Show the library's `ImgcallWarning`s (a file of a folder skipped, ...) as ``note:``
+    lines on standard error, not as Python warnings with a source line."""
+    from .errors import ImgcallWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ImgcallWarning)
+        shown = warnings.showwarning
+
+        def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if not issubclass(category, ImgcallWarning):
+                shown(message, category, *args, **kwargs)
+            else:
+                ctx = click.get_current_context(silent=True)
+                if not (ctx is not None and ctx.params.get("quiet")):
+                    _echo_err(f"note: {message}")
+
+        warnings.showwarning = show
+        yield
 
 
 @cli.command(context_settings=_CONTEXT)
@@ -242,6 +267,14 @@ def cli() -> None:
     help="Decode on N threads (0: one per CPU).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option(
+    "--storage-option",
+    "storage_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An fsspec option for URL inputs (s3://...), e.g. anon=true; repeatable. "
+    "VALUE is read as JSON when it is JSON.",
+)
 def extract(
     inputs: tuple[str, ...],
     out_dir: Path,
@@ -257,6 +290,7 @@ def extract(
     as_json: bool,
     jobs: int,
     quiet: bool,
+    storage_options: tuple[str, ...],
 ) -> None:
     """Save the images found in INPUT files (or standard input) into a folder.
 
@@ -271,6 +305,10 @@ def extract(
       imgcall extract batch_output.jsonl -o out/ -n '{custom_id}' -j 4
       cat response.json | imgcall extract - -o out/ --json
       imgcall extract *.json -o out/ --on-conflict rename --convert png
+      imgcall extract batch/ 's3://bucket/out/*.jsonl.gz' -o out/
+
+    INPUT may be a folder (every file in it), a gzip, bzip2, xz or zstd file, or a URL
+    that fsspec reads (pip install 'imgcall[remote]' and s3fs, gcsfs, ...); never http(s).
 
     \b
     Exit codes: 0 all saved, 1 some item could not be saved,
@@ -296,6 +334,7 @@ def extract(
         check=check,  # type: ignore[arg-type]
         strict_status=strict_status,
         workers=workers,
+        storage_options=_storage_options(storage_options),
     )
     total = _input_bytes(inputs)
     show_bar = not quiet and total > PROGRESS_MIN_BYTES and _stderr_is_tty()
@@ -346,7 +385,14 @@ class _NoBar:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object per item (manifest fields)."
 )
-def ls_command(inputs: tuple[str, ...], as_json: bool) -> None:
+@click.option(
+    "--storage-option",
+    "storage_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An fsspec option for URL inputs (s3://...), e.g. anon=true; repeatable.",
+)
+def ls_command(inputs: tuple[str, ...], as_json: bool, storage_options: tuple[str, ...]) -> None:
     """List the images found in INPUT files (or standard input) without writing anything.
 
     Shows a table with each item's index, id, status, format, width x height (from the
@@ -367,7 +413,7 @@ def ls_command(inputs: tuple[str, ...], as_json: bool) -> None:
 
     tally = _Tally()
     rows: list[ItemRecord] = []
-    for record in list_images(_inputs(inputs)):
+    for record in list_images(_inputs(inputs), storage_options=_storage_options(storage_options)):
         tally.add(record)
         if as_json:
             click.echo(record.to_json())
@@ -383,6 +429,20 @@ def ls_command(inputs: tuple[str, ...], as_json: bool) -> None:
     else:
         _echo_err(_render.ls_summary(tally.counts))
     raise SystemExit(code)
+
+
+def _storage_options(values: Sequence[str]) -> dict[str, Any] | None:
+    """``--storage-option KEY=VALUE`` values as fsspec options (JSON values as JSON)."""
+    options: dict[str, Any] = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint="'--storage-option'")
+        try:
+            options[key] = json.loads(text)
+        except ValueError:
+            options[key] = text
+    return options or None
 
 
 def main() -> None:

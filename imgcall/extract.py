@@ -7,8 +7,8 @@ that cannot be decoded: raise the first error, skip it, or yield it as a `Proble
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Literal, overload
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal, overload
 
 from .decoding import Check, Limits, decode_call
 from .errors import ImgcallError, Problem
@@ -29,6 +29,7 @@ def iter_images(
     limits: Limits | None = ...,
     check: Check = ...,
     strict_status: bool = ...,
+    storage_options: Mapping[str, Any] | None = ...,
 ) -> Iterator[DecodedImage]: ...
 
 
@@ -41,6 +42,7 @@ def iter_images(
     limits: Limits | None = ...,
     check: Check = ...,
     strict_status: bool = ...,
+    storage_options: Mapping[str, Any] | None = ...,
 ) -> Iterator[DecodedImage | Problem]: ...
 
 
@@ -52,6 +54,7 @@ def iter_images(
     limits: Limits | None = None,
     check: Check = "fast",
     strict_status: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Iterator[DecodedImage] | Iterator[DecodedImage | Problem]:
     """Yield a `DecodedImage` for every image in ``source``, decoding as it scans.
 
@@ -59,7 +62,8 @@ def iter_images(
     the first item's `ImgcallError`; ``"skip"`` drops bad items; ``"collect"`` yields a
     `Problem` (id, location, status, error) in their place. ``partials=True`` also
     yields streamed partial images (``image.partial`` is true). ``limits``, ``check``
-    and ``strict_status`` are passed to `decode` for each item.
+    and ``strict_status`` are passed to `decode` for each item; ``storage_options`` to
+    fsspec for a URL.
 
     >>> for image in imgcall.iter_images("batch_output.jsonl", errors="collect"):
     ...     print(image)                                  # doctest: +SKIP
@@ -69,7 +73,7 @@ def iter_images(
     """
     if errors not in _ERRORS:
         raise ValueError(f"errors must be one of {', '.join(_ERRORS)}; got {errors!r}")
-    return _iter_images(source, errors, partials, limits, check, strict_status)
+    return _iter_images(source, errors, partials, limits, check, strict_status, storage_options)
 
 
 def _iter_images(
@@ -79,8 +83,9 @@ def _iter_images(
     limits: Limits | None,
     check: Check,
     strict_status: bool,
+    storage_options: Mapping[str, Any] | None,
 ) -> Iterator[DecodedImage | Problem]:
-    for found in scan_items(source, partials=partials):
+    for found in scan_items(source, partials=partials, storage_options=storage_options):
         if isinstance(found, Problem):
             problem = found
         else:

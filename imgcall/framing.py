@@ -29,14 +29,12 @@ from typing import Any
 from .errors import InvalidInputError
 from .items import Location
 from .jsonparse import JSONError, parse_json
-from .linereader import NON_SPACE, LineReader, from_bytes, from_file, from_lines
+from .linereader import NON_SPACE, LineReader, from_lines
 from .mapped import NOT_ONE_DOCUMENT, ParseFailure, mapped_lines, one_line_document, open_map
 from .oddities import Replacement, clean
+from .sources import CHUNK_SIZE, open_bytes
 
 __all__ = ["CHUNK_SIZE", "Record", "looks_like_content", "read_records", "to_json_value"]
-
-CHUNK_SIZE = 1 << 20
-"""Bytes read from a file at a time; large reads keep multi-MB lines cheap."""
 
 _SSE_FIELD = re.compile(rb"(?:data|event|id|retry)(?::|\r?\n|$)|:")
 _LOOK = 1024
@@ -67,30 +65,29 @@ def looks_like_content(text: str) -> bool:
     return head[:1] in ("{", "[", ":") or head.startswith(("data:", "event:")) or "\n" in text
 
 
-def read_records(source: object, name: str | None = None) -> tuple[str, Iterator[Record]]:
+def read_records(
+    source: object, name: str | None = None, storage_options: Mapping[str, Any] | None = None
+) -> tuple[str, Iterator[Record]]:
     """Return the input's name and a lazy iterator over its records.
 
     Nothing is read until the iterator is advanced. The iterator raises
     `InvalidInputError` when the input cannot be read at all, or when a whole JSON
     document is broken (naming the line and column); a broken JSON Lines line or SSE
-    event comes out as a `Record` with ``error`` set instead.
+    event comes out as a `Record` with ``error`` set instead. ``storage_options`` go to
+    fsspec for a URL (`imgcall.sources.remote`).
     """
     if isinstance(source, os.PathLike) or (
         isinstance(source, str) and not looks_like_content(source)
     ):
-        path = Path(source)
-        label = name or str(path)
-        return label, _from_path(path, label)
+        label = name or (source if isinstance(source, str) else str(Path(source)))
+        return label, _from_source(source, label, storage_options)
     if isinstance(source, (str, bytes, bytearray, memoryview)):
         label = name or "<input>"
-        data = _utf8(source) if isinstance(source, str) else bytes(source)
-        return label, _from_lines(LineReader(from_bytes(data), label), label, single=True)
+        return label, _from_source(source, label, None, content=True)
     if hasattr(source, "read"):
         given = getattr(source, "name", None)
         label = name or (given if isinstance(given, str) else "<stream>")
-        return label, _from_lines(
-            LineReader(from_file(source, CHUNK_SIZE), label), label, single=True
-        )
+        return label, _from_source(source, label, None)
     if isinstance(source, Mapping):
         label = name or "<object>"
         return label, _from_value(source, label)
@@ -150,33 +147,27 @@ def _from_value(value: object, label: str) -> Iterator[Record]:
     yield checked_value(value, label)
 
 
-def _utf8(text: str) -> bytes:
-    # A lone surrogate character (from a bad decode) cannot be UTF-8: kept as the bytes
-    # Python would write for it, the parser replaces it by U+FFFD, with a warning.
-    return text.encode("utf-8", "surrogatepass")
-
-
-def _from_path(path: Path, label: str) -> Iterator[Record]:
+def _from_source(
+    source: object,
+    label: str,
+    storage_options: Mapping[str, Any] | None,
+    *,
+    content: bool = False,
+) -> Iterator[Record]:
+    opened = open_bytes(source, label, storage_options, content=content)
     try:
-        file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the with below
-    except OSError as exc:
-        raise InvalidInputError(
-            f"cannot read {path}: {exc.strerror or exc}", location=label
-        ) from exc
-    except ValueError as exc:  # a NUL, or a character the file system cannot encode
-        raise InvalidInputError(
-            f"cannot read {label!r}: not a possible file name ({exc})", location=label
-        ) from exc
-    with file:
-        whole = one_line_document(file, CHUNK_SIZE)
-        if isinstance(whole, ParseFailure):
-            raise _document_error(whole.error, 1, label)
-        if whole is not NOT_ONE_DOCUMENT:
-            value, notes = whole
-            yield Record(value, warnings=notes)
-            return
-        lines = LineReader(lambda: file.read(CHUNK_SIZE), label, mapped=open_map(file, CHUNK_SIZE))
-        yield from _from_lines(lines, label, single=True)
+        if opened.file is not None:
+            whole = one_line_document(opened.file, CHUNK_SIZE)
+            if isinstance(whole, ParseFailure):
+                raise _document_error(whole.error, 1, label)
+            if whole is not NOT_ONE_DOCUMENT:
+                value, notes = whole
+                yield Record(value, warnings=notes)
+                return
+        mapped = open_map(opened.file, CHUNK_SIZE) if opened.file is not None else None
+        yield from _from_lines(LineReader(opened.read, label, mapped=mapped), label, single=True)
+    finally:
+        opened.close()
 
 
 def _from_iterable(events: Iterable[object], label: str) -> Iterator[Record]:
@@ -223,23 +214,24 @@ def _from_lines(lines: LineReader, label: str, *, single: bool = False) -> Itera
         yield from _sse(lines, first, lines.lineno, label)
 
 
-# Compressed data is recognised by its first bytes (SPEC §3).
-_COMPRESSED = (
-    (b"\x1f\x8b", "gzip"),
-    (b"BZh", "bzip2"),
-    (b"\xfd7zXZ\x00", "xz"),
-    (b"\x28\xb5\x2f\xfd", "zstd"),
-    (b"PK\x03\x04", "a zip archive"),
+# Compressed data was decompressed on the way in (`imgcall.sources.compressed`): these
+# are what is left, such as a gzip file inside a gzip file.
+_CONTAINERS = (
+    (b"\x1f\x8b", "gzip-compressed data; decompress it"),
+    (b"BZh", "bzip2-compressed data; decompress it"),
+    (b"\xfd7zXZ\x00", "xz-compressed data; decompress it"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed data; decompress it"),
+    (b"PK\x03\x04", "a zip archive; extract it"),
 )
 
 
 def _refuse_binary(head: bytes, encoding: str | None, label: str) -> None:
     """Refuse input that can never be JSON or SSE from its first bytes, not its first line."""
-    kind = next((name for magic, name in _COMPRESSED if head.startswith(magic)), None)
+    kind = next((what for magic, what in _CONTAINERS if head.startswith(magic)), None)
     if kind is not None:
+        what, advice = kind.split("; ")
         raise InvalidInputError(
-            f"the input is {kind}-compressed data, not JSON, JSON Lines or an SSE "
-            "transcript; decompress it first",
+            f"the input is {what}, not JSON, JSON Lines or an SSE transcript; {advice} first",
             location=label,
         )
     if b"\x00" in head:

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import ImgcallError, OutputError
 from .formats import FORMATS
@@ -114,6 +114,7 @@ def save_images(
     check: Check = "fast",
     strict_status: bool = False,
     workers: int = 1,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> SaveReport:
     """Save every image found in ``source`` into ``out_dir``; return a `SaveReport`.
 
@@ -135,7 +136,8 @@ def save_images(
 
     ``manifest=True`` writes ``imgcall-manifest.jsonl`` in ``out_dir`` (see the module
     docstring). ``limits``, ``check`` and ``strict_status`` go to `decode`; ``workers``
-    threads decode in parallel. Decoding notes (a ``generating`` status, a declared
+    threads decode in parallel; ``storage_options`` go to fsspec for URL inputs (see
+    `iter_calls` for folders, globs and URLs). Decoding notes (a ``generating`` status, a declared
     format that disagrees with the bytes) are recorded in each record's ``warnings``
     rather than emitted as Python warnings.
 
@@ -160,6 +162,7 @@ def save_images(
         check=check,
         strict_status=strict_status,
         workers=workers,
+        storage_options=storage_options,
     )
     report = SaveReport(
         out_dir=Path(out_dir), manifest=Path(out_dir) / MANIFEST_NAME if manifest else None
@@ -187,6 +190,7 @@ def iter_save(
     check: Check = "fast",
     strict_status: bool = False,
     workers: int = 1,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Generator[ItemRecord, None, None]:
     """Save the images of several inputs in one run, yielding an `ItemRecord` per item.
 
@@ -206,7 +210,7 @@ def iter_save(
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     run = _Run(Path(out_dir), name, on_conflict, manifest)
     options = Options(limits, check, strict_status, convert, stage_in=run.folder)
-    units = scan_units(list(sources), partials)
+    units = scan_units(list(sources), partials, storage_options, exclude=run.folder)
     return run.records(prepared(units, options, workers))
 
 
@@ -217,6 +221,7 @@ def list_images(
     limits: Limits | None = None,
     check: Check = "fast",
     strict_status: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Iterator[ItemRecord]:
     """Decode and describe every item of ``sources`` without writing anything.
 
@@ -224,7 +229,8 @@ def list_images(
     and hash from the image) or ``"failed"`` (with the error), and no ``path``.
     """
     options = Options(limits, check, strict_status, None)
-    for unit, ready in prepared(scan_units(list(sources), partials), options, 1):
+    units = scan_units(list(sources), partials, storage_options)
+    for unit, ready in prepared(units, options, 1):
         if isinstance(ready, Ready):
             yield image_record(unit, ready, "found", None)
         else:

@@ -9,20 +9,22 @@ caller consumes, so a live stream's images come out as they arrive.
 
 from __future__ import annotations
 
+import os
 import warnings
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from .envelopes import Found
 from .errors import ImgcallWarning, InvalidInputError, Problem
-from .framing import Record, read_records
+from .framing import Record, looks_like_content, read_records
 from .items import Item, Location
+from .sources import Member, expand
 from .streams import Scanner
 
 if TYPE_CHECKING:
     from .models import ImageGenerationCall
 
-__all__ = ["Errors", "iter_calls", "scan", "scan_items"]
+__all__ = ["Errors", "expand_source", "iter_calls", "scan", "scan_items"]
 
 Errors = Literal["raise", "skip", "collect"]
 _ERRORS = ("raise", "skip", "collect")
@@ -33,16 +35,22 @@ def iter_calls(
     *,
     partials: bool = False,
     errors: Errors = "raise",
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Iterator[ImageGenerationCall]:
     """Yield every image item found in ``source``, in order.
 
-    ``source`` may be a path, a binary or text file object, ``str``/``bytes`` of JSON,
-    JSON Lines or an SSE transcript, an already-parsed dict or list, an SDK object, or
-    an iterable of stream events (dicts or SDK objects, consumed one at a time) or of
-    text lines. The shape is recognised from the content, never from a file name: single
-    items, lists, Responses ``response`` objects, Responses stream events, Batch API
-    output lines, chat completions (and chunks), Images API bodies (and stream events),
-    and OpenRouter ``openrouter:image_generation`` items.
+    ``source`` may be a path, a folder (every file in it, recursively, sorted; hidden
+    files and images are skipped with a warning each), a URL that fsspec opens
+    (``s3://bucket/batch/*.jsonl.gz``, configured the fsspec way plus
+    ``storage_options``; ``http(s)://`` is refused), a binary or text file object,
+    ``str``/``bytes`` of JSON, JSON Lines or an SSE transcript, an already-parsed dict
+    or list, an SDK object, or an iterable of stream events (dicts or SDK objects,
+    consumed one at a time) or of text lines. gzip, bzip2, xz and zstd data is read
+    decompressed, and UTF-16/32 text with a byte order mark decoded. The shape is
+    recognised from the content, never from a file name: single items, lists, Responses
+    ``response`` objects, Responses stream events, Batch API output lines, chat
+    completions (and chunks), Images API bodies (and stream events), and OpenRouter
+    ``openrouter:image_generation`` items.
 
     Each call knows its ``location`` (input, line, JSON pointer) and ``context``
     (``custom_id``, ``response_id``, ...). A stream's final image is yielded once;
@@ -63,11 +71,13 @@ def iter_calls(
     """
     if errors not in _ERRORS:
         raise ValueError(f"errors must be one of {', '.join(_ERRORS)}; got {errors!r}")
-    return _calls(source, partials, errors)
+    return _calls(source, partials, errors, storage_options)
 
 
-def _calls(source: object, partials: bool, errors: Errors) -> Iterator[ImageGenerationCall]:
-    for found in scan_items(source, partials=partials):
+def _calls(
+    source: object, partials: bool, errors: Errors, storage_options: Mapping[str, Any] | None
+) -> Iterator[ImageGenerationCall]:
+    for found in scan_items(source, partials=partials, storage_options=storage_options):
         if isinstance(found, Problem):
             if errors == "raise":
                 raise found.error
@@ -90,13 +100,43 @@ def scan(
 
 
 def scan_items(
-    source: object, *, partials: bool = False, name: str | None = None
+    source: object,
+    *,
+    partials: bool = False,
+    name: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Iterator[Found]:
     """`scan` without building pydantic models: what saving and decoding consume.
 
-    Yields `imgcall.items.Item` records (see `imgcall.items` for why) and problems.
+    Yields `imgcall.items.Item` records (see `imgcall.items` for why) and problems. A
+    folder or a glob is scanned one member after the other, each under its own name.
     """
-    label, records = read_records(source, name)
+    members = expand_source(source, storage_options)
+    if members is None:
+        yield from _scan_one(source, partials, name, storage_options)
+        return
+    for member in members:
+        yield from _scan_one(member.source, partials, member.name, storage_options)
+
+
+def expand_source(
+    source: object, storage_options: Mapping[str, Any] | None = None, exclude: Any = None
+) -> Iterator[Member] | None:
+    """The inputs a folder or glob stands for (`imgcall.sources.expand`); else ``None``."""
+    if isinstance(source, os.PathLike) or (
+        isinstance(source, str) and not looks_like_content(source)
+    ):
+        return expand(source, storage_options, exclude)
+    return None
+
+
+def _scan_one(
+    source: object,
+    partials: bool,
+    name: str | None,
+    storage_options: Mapping[str, Any] | None,
+) -> Iterator[Found]:
+    label, records = read_records(source, name, storage_options)
     scanner = Scanner(partials=partials)
     for record in records:
         location = Location(label, record.pointer, record.line)
