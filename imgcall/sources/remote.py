@@ -85,6 +85,7 @@ def expand_url(
     protocol = URL.match(url)
     assert protocol is not None
     prefix = protocol.group(0)
+    rooted = url[len(prefix) :].startswith("/")
     try:
         if _GLOB.search(path):
             root = path[: _GLOB.search(path).start()].rsplit("/", 1)[0] + "/"  # type: ignore[union-attr]
@@ -101,11 +102,8 @@ def expand_url(
     def members() -> Iterator[Member]:
         noted: set[str] = set()
         for found_path in paths:
-            name = (
-                fs.unstrip_protocol(found_path)
-                if hasattr(fs, "unstrip_protocol")
-                else (prefix + found_path)
-            )
+            # Named as the user wrote the URL: memory://x/y, not memory:///x/y.
+            name = prefix + (found_path if rooted else found_path.lstrip("/"))
             if _is_local(fs) and exclude is not None and _under(Path(found_path), exclude):
                 continue
             below = found_path[len(root) :] if found_path.startswith(root) else found_path
