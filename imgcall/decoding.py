@@ -148,7 +148,7 @@ def _decode(
     status = call.status
     result = call.result
     has_result = bool(result and result.strip())
-    notes: list[str] = list(call.warnings)  # odd values replaced in the input
+    notes: list[str] = list(call.notes)
     if status == ImageGenerationStatus.FAILED:
         detail, code = _api_error(call)
         raise ImageGenerationFailedError(

@@ -83,8 +83,7 @@ class Item:
 
     Holds what the decoder and the saver read: ``id``, ``status`` (an
     `ImageGenerationStatus` when it is a known one), ``result``, the ``extra`` fields,
-    the origin (``location``, ``context``, ``partial_index``), and ``warnings`` about
-    odd values replaced where it was found.
+    and the origin (``location``, ``context``, ``partial_index``).
     """
 
     __slots__ = (
@@ -93,10 +92,10 @@ class Item:
         "fields",
         "id",
         "location",
+        "notes",
         "partial_index",
         "result",
         "status",
-        "warnings",
     )
 
     def __init__(
@@ -116,9 +115,9 @@ class Item:
         self.location: Location | None = None
         self.context: Mapping[str, Any] = {}
         self.partial_index: int | None = None
-        # Odd values replaced in the item's record (`imgcall.oddities`): the decoded
-        # image starts its warnings with these.
-        self.warnings: tuple[str, ...] = ()
+        self.notes: tuple[str, ...] = ()
+        """What the scanner wants said about the item (e.g. that it was found by content);
+        the decoder adds these to the image's warnings."""
 
     @classmethod
     def from_call(cls, call: ImageGenerationCall) -> Item:

@@ -353,7 +353,7 @@ def problem_record(
         warnings=(
             image.warnings
             if image is not None
-            else unit.found.warnings
+            else unit.found.notes
             if isinstance(unit.found, Item)
             else ()
         ),

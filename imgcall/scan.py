@@ -82,7 +82,7 @@ def _calls(
             if errors == "raise":
                 raise found.error
             continue
-        for note in found.warnings:  # a model has no warnings of its own: say it here
+        for note in found.notes:  # a model has no warnings of its own: say it here
             warnings.warn(f"item {found.id!r}: {note}", ImgcallWarning, stacklevel=3)
         yield found.to_call()
 
@@ -182,7 +182,7 @@ def _with_warnings(found: list[Found], record: Record, location: Location) -> li
         if not (owners or mine):
             warnings.warn(f"{location}: {text}", ImgcallWarning, stacklevel=4)
         for item in owners or mine:
-            item.warnings = (*item.warnings, text)
+            item.notes = (*item.notes, text)
     return found
 
 
