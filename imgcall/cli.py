@@ -26,11 +26,13 @@ Library modules are imported inside the commands, so ``imgcall --version`` and
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 
@@ -197,6 +199,29 @@ def cli() -> None:
       imgcall extract response.json -o out/
       imgcall ls response.json
     """
+    click.get_current_context().with_resource(_notes())
+
+
+@contextlib.contextmanager
+def _notes() -> Iterator[None]:
+    """Show the library's `ImgcallWarning`s (a file of a folder skipped, ...) as ``note:``
+    lines on standard error, not as Python warnings with a source line."""
+    from .errors import ImgcallWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ImgcallWarning)
+        shown = warnings.showwarning
+
+        def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if not issubclass(category, ImgcallWarning):
+                shown(message, category, *args, **kwargs)
+            else:
+                ctx = click.get_current_context(silent=True)
+                if not (ctx is not None and ctx.params.get("quiet")):
+                    _echo_err(f"note: {message}")
+
+        warnings.showwarning = show
+        yield
 
 
 @cli.command(context_settings=_CONTEXT)
@@ -313,6 +338,14 @@ def cli() -> None:
     is_flag=True,
     help="Write prompt and ids into each file (PNG iTXt, XMP); never into C2PA-signed files.",
 )
+@click.option(
+    "--storage-option",
+    "storage_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An fsspec option for URL inputs (s3://...), e.g. anon=true; repeatable. "
+    "VALUE is read as JSON when it is JSON.",
+)
 def extract(
     inputs: tuple[str, ...],
     out_dir: Path,
@@ -334,6 +367,7 @@ def extract(
     sidecar: bool,
     html_page: bool,
     embed_metadata: bool,
+    storage_options: tuple[str, ...],
 ) -> None:
     """Save the images found in INPUT files (or standard input) into a folder.
 
@@ -349,6 +383,10 @@ def extract(
       cat response.json | imgcall extract - -o out/ --json
       imgcall extract *.json -o out/ --on-conflict rename --convert png
       imgcall extract batch_output.jsonl -o out/ --html --sidecar
+      imgcall extract batch/ 's3://bucket/out/*.jsonl.gz' -o out/
+
+    INPUT may be a folder (every file in it), a gzip, bzip2, xz or zstd file, or a URL
+    that fsspec reads (pip install 'imgcall[remote]' and s3fs, gcsfs, ...); never http(s).
 
     \b
     Exit codes: 0 all saved, 1 some item could not be saved,
@@ -389,6 +427,7 @@ def extract(
             discover=not no_discover,
             sidecar=sidecar,
             embed_metadata=embed_metadata,
+            storage_options=_storage_options(storage_options),
         )
     except OutputError as exc:  # the folder cannot be made: found before any work
         _echo_err(f"error: {exc}")
@@ -470,7 +509,20 @@ def _gallery(folder: Path, workers: int | None, quiet: bool) -> int:
 @click.option(
     "--partials", is_flag=True, help="Also list streamed partial images (note: partial K)."
 )
-def ls_command(inputs: tuple[str, ...], no_discover: bool, as_json: bool, partials: bool) -> None:
+@click.option(
+    "--storage-option",
+    "storage_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An fsspec option for URL inputs (s3://...), e.g. anon=true; repeatable.",
+)
+def ls_command(
+    inputs: tuple[str, ...],
+    no_discover: bool,
+    as_json: bool,
+    partials: bool,
+    storage_options: tuple[str, ...],
+) -> None:
     """List the images found in INPUT files (or standard input) without writing anything.
 
     Shows a table with each item's index, id, status, format, width x height (from the
@@ -492,7 +544,12 @@ def ls_command(inputs: tuple[str, ...], no_discover: bool, as_json: bool, partia
     tally = _Tally()
     rows: list[ItemRecord] = []
     try:
-        records = list_images(_inputs(inputs), partials=partials, discover=not no_discover)
+        records = list_images(
+            _inputs(inputs),
+            partials=partials,
+            discover=not no_discover,
+            storage_options=_storage_options(storage_options),
+        )
         try:
             for record in records:
                 tally.add(record)
@@ -582,6 +639,20 @@ def provenance_command(paths: tuple[Path, ...], as_json: bool) -> None:
     from . import _provenance_cli
 
     raise SystemExit(_provenance_cli.run(paths, as_json, click.echo, _echo_err))
+
+
+def _storage_options(values: Sequence[str]) -> dict[str, Any] | None:
+    """``--storage-option KEY=VALUE`` values as fsspec options (JSON values as JSON)."""
+    options: dict[str, Any] = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint="'--storage-option'")
+        try:
+            options[key] = json.loads(text)
+        except ValueError:
+            options[key] = text
+    return options or None
 
 
 def main() -> None:

@@ -7,8 +7,8 @@ that cannot be decoded: raise the first error, skip it, or yield it as a `Proble
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Literal, overload
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal, overload
 
 from .decoding import Check, Limits, decode_call
 from .errors import ImgcallError, Problem
@@ -30,6 +30,7 @@ def iter_images(
     check: Check = ...,
     strict_status: bool = ...,
     discover: bool = ...,
+    storage_options: Mapping[str, Any] | None = ...,
 ) -> Iterator[DecodedImage]: ...
 
 
@@ -43,6 +44,7 @@ def iter_images(
     check: Check = ...,
     strict_status: bool = ...,
     discover: bool = ...,
+    storage_options: Mapping[str, Any] | None = ...,
 ) -> Iterator[DecodedImage | Problem]: ...
 
 
@@ -55,6 +57,7 @@ def iter_images(
     check: Check = "fast",
     strict_status: bool = False,
     discover: bool = True,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Iterator[DecodedImage] | Iterator[DecodedImage | Problem]:
     """Yield a `DecodedImage` for every image in ``source``, decoding as it scans.
 
@@ -62,8 +65,9 @@ def iter_images(
     the first item's `ImgcallError`; ``"skip"`` drops bad items; ``"collect"`` yields a
     `Problem` (id, location, status, error) in their place. ``partials=True`` also
     yields streamed partial images (``image.partial`` is true). ``limits``, ``check``
-    and ``strict_status`` are passed to `decode` for each item. ``discover=False`` turns
-    off the search by content for JSON no known shape claims (see `iter_calls`).
+    and ``strict_status`` are passed to `decode` for each item; ``storage_options`` to
+    fsspec for a URL. ``discover=False`` turns off the search by content for JSON no
+    known shape claims (see `iter_calls`).
 
     >>> for image in imgcall.iter_images("batch_output.jsonl", errors="collect"):
     ...     print(image)                                  # doctest: +SKIP
@@ -73,7 +77,9 @@ def iter_images(
     """
     if errors not in _ERRORS:
         raise ValueError(f"errors must be one of {', '.join(_ERRORS)}; got {errors!r}")
-    return _iter_images(source, errors, partials, limits, check, strict_status, discover)
+    return _iter_images(
+        source, errors, partials, limits, check, strict_status, discover, storage_options
+    )
 
 
 def _iter_images(
@@ -84,8 +90,11 @@ def _iter_images(
     check: Check,
     strict_status: bool,
     discover: bool = True,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Iterator[DecodedImage | Problem]:
-    for found in scan_items(source, partials=partials, discover=discover):
+    for found in scan_items(
+        source, partials=partials, discover=discover, storage_options=storage_options
+    ):
         if isinstance(found, Problem):
             problem = found
         else:

@@ -29,17 +29,17 @@ from typing import Any
 from ._sdk import dump_sdk
 from .errors import InvalidInputError
 from .items import Location
-from .jsonparse import parse_json
-from .linereader import NON_SPACE, LineReader, from_bytes, from_file, from_lines
+from .jsonparse import JSONError, parse_json
+from .linereader import NON_SPACE, LineReader, from_lines
 from .mapped import NOT_ONE_DOCUMENT, ParseFailure, mapped_lines, one_line_document, open_map
+from .oddities import Replacement, clean
+from .sources import CHUNK_SIZE, open_bytes
 
 __all__ = ["CHUNK_SIZE", "Record", "looks_like_content", "read_records", "to_json_value"]
 
-CHUNK_SIZE = 1 << 20
-"""Bytes read from a file at a time; large reads keep multi-MB lines cheap."""
-
-_JSON_POSITION = re.compile(r"\s*at line (\d+) column (\d+)$")
-_SSE_FIELD = re.compile(rb"(?:data|event|id|retry)(?::|$)|:")
+_SSE_FIELD = re.compile(rb"(?:data|event|id|retry)(?::|\r?\n|$)|:")
+_LOOK = 1024
+"""Bytes looked at before any line is read: enough to tell what the input is."""
 _FIELD_NAME = re.compile(rb"[A-Za-z_-]*$")
 _DONE = b"[DONE]"
 
@@ -55,6 +55,9 @@ class Record:
     """Position of the record inside an iterable of events, e.g. ``/3``."""
     error: InvalidInputError | None = None
     """Set (and ``value`` is ``None``) when this one record could not be parsed."""
+    warnings: tuple[Replacement, ...] = ()
+    """Odd values in the record that were replaced (a lone surrogate, an integer too long
+    to print; see `imgcall.oddities`): the items found in it carry them as warnings."""
 
 
 def looks_like_content(text: str) -> bool:
@@ -63,40 +66,40 @@ def looks_like_content(text: str) -> bool:
     return head[:1] in ("{", "[", ":") or head.startswith(("data:", "event:")) or "\n" in text
 
 
-def read_records(source: object, name: str | None = None) -> tuple[str, Iterator[Record]]:
+def read_records(
+    source: object, name: str | None = None, storage_options: Mapping[str, Any] | None = None
+) -> tuple[str, Iterator[Record]]:
     """Return the input's name and a lazy iterator over its records.
 
     Nothing is read until the iterator is advanced. The iterator raises
     `InvalidInputError` when the input cannot be read at all, or when a whole JSON
     document is broken (naming the line and column); a broken JSON Lines line or SSE
-    event comes out as a `Record` with ``error`` set instead.
+    event comes out as a `Record` with ``error`` set instead. ``storage_options`` go to
+    fsspec for a URL (`imgcall.sources.remote`).
     """
     if isinstance(source, os.PathLike) or (
         isinstance(source, str) and not looks_like_content(source)
     ):
-        path = Path(source)
-        label = name or str(path)
-        return label, _from_path(path, label)
+        label = name or (source if isinstance(source, str) else str(Path(source)))
+        return label, _from_source(source, label, storage_options)
     if isinstance(source, (str, bytes, bytearray, memoryview)):
         label = name or "<input>"
-        data = _utf8(source, label) if isinstance(source, str) else bytes(source)
-        return label, _from_lines(LineReader(from_bytes(data), label), label, single=True)
+        return label, _from_source(source, label, None, content=True)
     if hasattr(source, "read"):
         given = getattr(source, "name", None)
         label = name or (given if isinstance(given, str) else "<stream>")
-        return label, _from_lines(
-            LineReader(from_file(source, CHUNK_SIZE), label), label, single=True
-        )
+        return label, _from_source(source, label, None)
     if isinstance(source, Mapping):
-        return name or "<object>", iter([Record(source)])
+        label = name or "<object>"
+        return label, _from_value(source, label)
     if isinstance(source, (list, tuple)):
         label = name or "<object>"
         if source and isinstance(source[0], (str, bytes, bytearray)):
             return label, _from_lines(LineReader(from_lines(iter(source)), label), label)
-        return label, iter([Record(source)])
+        return label, _from_value(source, label)
     if callable(getattr(source, "model_dump", None)) or callable(getattr(source, "to_dict", None)):
         label = name or f"<{type(source).__name__}>"
-        return label, iter([Record(to_json_value(source, label))])
+        return label, _from_value(source, label)
     if isinstance(source, Iterable):
         # The label of a list of the same events, so where an image was found reads the
         # same whichever way the events were handed in.
@@ -122,37 +125,52 @@ def to_json_value(obj: object, label: object) -> Any:
     return obj
 
 
+def checked_value(value: object, label: object, pointer: str = "") -> Record:
+    """The record of an already-parsed value, with its odd values replaced (not in place).
+
+    SDK objects in it become their JSON values on the way; the caller's objects are
+    never changed, and nothing is copied when nothing is odd.
+    """
+    fresh = to_json_value(value, label)
+    location = Location(str(label), pointer) if pointer else label
+
+    def convert(obj: object) -> Any:
+        return to_json_value(obj, location)
+
+    # Copied where changed even for an SDK object's dump: to_dict() may hand back its own
+    # state rather than a copy.
+    checked, notes = clean(fresh, in_place=False, convert=convert)
+    return Record(checked, pointer=pointer, warnings=tuple(notes))
+
+
 # -- sources -----------------------------------------------------------------------------
 
 
-def _utf8(text: str, label: str) -> bytes:
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError as exc:  # a lone surrogate, e.g. from a bad decode
-        raise InvalidInputError(
-            f"the text is not valid Unicode: {exc.reason} at character {exc.start}",
-            location=label,
-        ) from exc
+def _from_value(value: object, label: str) -> Iterator[Record]:
+    yield checked_value(value, label)
 
 
-def _from_path(path: Path, label: str) -> Iterator[Record]:
+def _from_source(
+    source: object,
+    label: str,
+    storage_options: Mapping[str, Any] | None,
+    *,
+    content: bool = False,
+) -> Iterator[Record]:
+    opened = open_bytes(source, label, storage_options, content=content)
     try:
-        file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the with below
-    except OSError as exc:
-        raise InvalidInputError(
-            f"cannot read {path}: {exc.strerror or exc}", location=label
-        ) from exc
-    except ValueError as exc:  # a NUL, or a character the file system cannot encode
-        raise InvalidInputError(
-            f"cannot read {label!r}: not a possible file name ({exc})", location=label
-        ) from exc
-    with file:
-        whole = one_line_document(file, CHUNK_SIZE)
-        if whole is not NOT_ONE_DOCUMENT:
-            yield Record(whole)
-            return
-        lines = LineReader(lambda: file.read(CHUNK_SIZE), label, mapped=open_map(file, CHUNK_SIZE))
-        yield from _from_lines(lines, label, single=True)
+        if opened.file is not None:
+            whole = one_line_document(opened.file, CHUNK_SIZE)
+            if isinstance(whole, ParseFailure):
+                raise _document_error(whole.error, 1, label)
+            if whole is not NOT_ONE_DOCUMENT:
+                value, notes = whole
+                yield Record(value, warnings=notes)
+                return
+        mapped = open_map(opened.file, CHUNK_SIZE) if opened.file is not None else None
+        yield from _from_lines(LineReader(opened.read, label, mapped=mapped), label, single=True)
+    finally:
+        opened.close()
 
 
 def _from_iterable(events: Iterable[object], label: str) -> Iterator[Record]:
@@ -164,7 +182,7 @@ def _from_iterable(events: Iterable[object], label: str) -> Iterator[Record]:
             return
         for index, event in enumerate(chain([first], iterator)):
             # One event at a time: a live stream's partial images come out as they arrive.
-            yield Record(to_json_value(event, Location(label, f"/{index}")), pointer=f"/{index}")
+            yield checked_value(event, label, f"/{index}")
         return
 
 
@@ -172,24 +190,60 @@ def _from_iterable(events: Iterable[object], label: str) -> Iterator[Record]:
 
 
 def _from_lines(lines: LineReader, label: str, *, single: bool = False) -> Iterator[Record]:
-    """Recognise the framing from the first non-blank line and read the records."""
-    first = _next_non_blank(lines)
-    if first is None:
+    """Recognise the framing from the first bytes and read the records."""
+    encoding = lines.start()
+    _refuse_binary(lines.peek(_LOOK), encoding, label)
+    # What starts the input decides, before a line is read: a "line" of something else
+    # (binary data, /dev/zero) could be gigabytes long.
+    found = lines.head(_LOOK)
+    if found is None:
         raise InvalidInputError(
             "the input is empty (no JSON, JSON Lines or SSE data)", location=label
         )
-    start = NON_SPACE.search(first)
-    assert start is not None
-    head = bytes(first[start.start() : start.start() + 1])
-    if head in (b"{", b"["):
-        yield from _json_or_lines(lines, first, label, single)
-    elif _SSE_FIELD.match(first, start.start()):
-        yield from _sse(lines, first, lines.lineno, label)
-    else:
+    newlines, head = found
+    first_byte = head[:1]
+    if first_byte not in (b"{", b"[") and not _SSE_FIELD.match(head):
+        line = lines.lineno + newlines + 1
+        _refuse_binary(head, encoding, label)
         raise InvalidInputError(
-            f"not JSON, JSON Lines or an SSE transcript: line {lines.lineno} starts with "
-            f"{bytes(first[start.start() : start.start() + 20])!r}",
-            location=Location(label, line=lines.lineno),
+            f"not JSON, JSON Lines or an SSE transcript: line {line} starts with {head[:20]!r}",
+            location=Location(label, line=line),
+        )
+    first = _next_non_blank(lines)
+    assert first is not None
+    if first_byte in (b"{", b"["):
+        yield from _json_or_lines(lines, first, label, single)
+    else:
+        yield from _sse(lines, first, lines.lineno, label)
+
+
+# Compressed data was decompressed on the way in (`imgcall.sources.compressed`): these
+# are what is left, such as a gzip file inside a gzip file.
+_CONTAINERS = (
+    (b"\x1f\x8b", "gzip-compressed data; decompress it"),
+    (b"BZh", "bzip2-compressed data; decompress it"),
+    (b"\xfd7zXZ\x00", "xz-compressed data; decompress it"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed data; decompress it"),
+    (b"PK\x03\x04", "a zip archive; extract it"),
+)
+
+
+def _refuse_binary(head: bytes, encoding: str | None, label: str) -> None:
+    """Refuse input that can never be JSON or SSE from its first bytes, not its first line."""
+    kind = next((what for magic, what in _CONTAINERS if head.startswith(magic)), None)
+    if kind is not None:
+        what, advice = kind.split("; ")
+        raise InvalidInputError(
+            f"the input is {what}, not JSON, JSON Lines or an SSE transcript; {advice} first",
+            location=label,
+        )
+    if b"\x00" in head:
+        # Text never holds NUL; UTF-16/32 text holds many, but is decoded by now.
+        raise InvalidInputError(
+            "the input is binary data (it holds NUL bytes), not JSON, JSON Lines or an "
+            f"SSE transcript{f' in {encoding}' if encoding else ''}: it starts with "
+            f"{head[:20]!r}",
+            location=label,
         )
 
 
@@ -204,15 +258,17 @@ def _json_or_lines(
     lines: LineReader, first: bytearray, label: str, single: bool
 ) -> Iterator[Record]:
     first_no = lines.lineno
+    notes: list[Replacement] = []
     try:
-        value = parse_json(first)
-    except ValueError as exc:
+        value = parse_json(first, notes=notes)
+    except JSONError as exc:
         error = exc
     else:
         if single and not lines.has_more():
-            yield Record(value)  # a one-line document is a document, not JSON Lines
+            # A one-line document is a document, not JSON Lines.
+            yield Record(value, warnings=tuple(notes))
             return
-        yield Record(value, line=first_no)
+        yield Record(value, line=first_no, warnings=tuple(notes))
         yield from _json_lines(lines, label)
         return
     # Pretty-printing breaks lines after an opening bracket, a comma or a colon; a cut-off
@@ -224,79 +280,85 @@ def _json_or_lines(
         # A first line that does not parse is either the start of a pretty-printed
         # document or a broken JSON Lines record: a second line holding a whole object
         # settles it.
-        parsed = _parse_object(second)
+        parsed = _parse_object(second, second_no)
         if parsed is not None:
             yield _bad_line(error, first_no, label)
-            yield Record(parsed, line=second_no)
+            yield parsed
             yield from _json_lines(lines, label)
             return
-        first += b"\n" + b"\n" * (second_no - first_no - 1) + second
+        first += b"\n" * (second_no - first_no)
+        first += second
+    elif not lines.has_more():
+        raise _document_error(error, first_no, label)  # one line: its error stands
     document = lines.rest(first)
+    del first, second
+    notes = []
     try:
-        value = parse_json(document)
-    except ValueError as exc:
-        reason, line, column = _split_error(exc, first_no)
-        raise InvalidInputError(
-            f"not valid JSON: {reason} (line {line}, column {column})",
-            location=Location(label, line=line, column=column),
-        ) from exc
-    yield Record(value)
+        value = parse_json(document, notes=notes)
+    except JSONError as exc:
+        raise _document_error(exc, first_no, label) from exc
+    yield Record(value, warnings=tuple(notes))
 
 
-def _parse_object(line: bytearray) -> dict[str, Any] | None:
+def _document_error(exc: JSONError, first_no: int, label: str) -> InvalidInputError:
+    line = first_no + exc.line - 1
+    error = InvalidInputError(
+        f"not valid JSON: {exc.reason} (line {line}, column {exc.column})",
+        location=Location(label, line=line, column=exc.column),
+    )
+    error.__cause__ = exc
+    return error
+
+
+def _parse_object(line: bytearray, line_no: int | None) -> Record | None:
+    notes: list[Replacement] = []
     try:
-        value = parse_json(line)
-    except ValueError:
+        value = parse_json(line, notes=notes)
+    except JSONError:
         return None
-    return value if isinstance(value, dict) and value else None
+    if isinstance(value, dict) and value:
+        return Record(value, line=line_no, warnings=tuple(notes))
+    return None
 
 
 def _json_lines(lines: LineReader, label: str) -> Iterator[Record]:
     if lines.mapped is not None:
-        for lineno, value in mapped_lines(lines.mapped, lines.lineno):
+        for lineno, value, notes in mapped_lines(lines.mapped, lines.lineno):
             if isinstance(value, ParseFailure):
                 yield _bad_line(value.error, lineno, label)
             else:
-                yield Record(value, line=lineno)
+                yield Record(value, line=lineno, warnings=notes)
         return
     while (line := lines.readline()) is not None:
         if not NON_SPACE.search(line):
             continue
+        found: list[Replacement] = []
         try:
-            value = parse_json(line)
-        except ValueError as exc:
+            value = parse_json(line, notes=found)
+        except JSONError as exc:
             yield _bad_line(exc, lines.lineno, label)
             continue
-        yield Record(value, line=lines.lineno)
+        yield Record(value, line=lines.lineno, warnings=tuple(found))
 
 
 def _bad_line(
-    exc: ValueError,
+    exc: JSONError,
     line_no: int,
     label: str,
     what: str = "line",
     starts: list[int] | None = None,
 ) -> Record:
-    reason, line, column = _split_error(exc, line_no)
-    if starts and 0 <= line - line_no < len(starts) and column:
-        # pydantic_core counts columns in an SSE data value; report them in the file.
+    line = line_no + exc.line - 1
+    column = exc.column
+    if starts and 0 <= line - line_no < len(starts):
+        # The parser counts columns in an SSE data value; report them in the file.
         column += starts[line - line_no]
     error = InvalidInputError(
-        f"{what} {line} is not valid JSON: {reason} (column {column})",
+        f"{what} {line} is not valid JSON: {exc.reason} (column {column})",
         location=Location(label, line=line, column=column),
     )
     error.__cause__ = exc
     return Record(None, line=line, error=error)
-
-
-def _split_error(exc: ValueError, first_line: int) -> tuple[str, int, int]:
-    """pydantic_core's message, line (relative to ``first_line``) and column."""
-    message = str(exc)
-    match = _JSON_POSITION.search(message)
-    if match is None:
-        return message, first_line, 0
-    line = first_line + int(match.group(1)) - 1
-    return message[: match.start()], line, int(match.group(2))
 
 
 def _sse(lines: LineReader, first: bytearray, first_no: int, label: str) -> Iterator[Record]:
@@ -346,18 +408,21 @@ def _sse_event(
     payload = data[0] if len(data) == 1 else bytearray(b"\n").join(data)
     if len(payload) < 16 and bytes(payload).strip() == _DONE:
         return
+    notes: list[Replacement] = []
     try:
-        value = parse_json(payload)
-    except ValueError as exc:
-        separate = [_parse_object(part) for part in data] if len(data) > 1 else []
-        if separate and all(v is not None for v in separate):
+        value = parse_json(payload, notes=notes)
+    except JSONError as exc:
+        several = data if len(data) > 1 else []
+        separate = [_parse_object(part, line_no + k) for k, part in enumerate(several)]
+        if len(separate) > 1 and all(record is not None for record in separate):
             # Some saved transcripts lose the blank lines between data-only events.
-            for offset, value in enumerate(separate):
-                yield Record(_with_type(value, event), line=line_no + offset)
+            for record in separate:
+                assert record is not None
+                yield Record(_with_type(record.value, event), record.line, warnings=record.warnings)
             return
         yield _bad_line(exc, line_no, label, what="the SSE event at line", starts=starts)
         return
-    yield Record(_with_type(value, event), line=line_no)
+    yield Record(_with_type(value, event), line=line_no, warnings=tuple(notes))
 
 
 def _with_type(value: Any, event: str | None) -> Any:

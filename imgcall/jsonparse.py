@@ -1,38 +1,13 @@
-"""JSON parsing tuned for payloads that are mostly long base64 strings.
-
-A response holding ten images is ~40 MB of JSON of which all but a few kB are ten
-base64 strings. A general parser validates and copies every byte of them. `parse_json`
-instead finds each long base64 string literal (a regular-expression probe, then
-``find`` for the closing quote, which runs at memory speed), parses the small remainder,
-and puts back a `LazyText` for each string, which reads it from the buffer only when an
-item needs it. After `materialized`, the result is what ``pydantic_core.from_json``
-returns for valid JSON (bar the one difference below); anything the fast path is unsure
-of (a clash with the placeholder text, a parse error) falls back to parsing the whole
-text, so errors keep their exact positions.
-
-The few kB that remain are parsed with the standard library's ``json``: importing
-pydantic_core costs ~20 ms at every start of the command line, more than parsing a
-response. The two agree on valid documents except lone surrogate escapes
-(``"\\ud800"``), which pydantic_core refuses, and nesting deeper than its limit of 200
-levels, which ``json`` reads. Text holding a surrogate escape is handed to pydantic_core,
-so the nesting depth is the one difference; an error message is always pydantic_core's
-(`JSONError`), so errors read as before.
-
-A long string is lifted out only where JSON allows a value to start (after ``:``,
-``,`` or ``[``), never as an object key, and only if it starts with base64 characters
-(after a ``data:...;base64,`` header, if any);
-one holding an escape (such as PHP's escaped slashes) or non-ASCII text is decoded by the
-parser's own rules, so no valid document is read differently. (A raw control character
-inside such a string, which strict JSON forbids, is left for the base64 decoder to report
-with its offset.)
-"""
-
 from __future__ import annotations
 
+import codecs
 import json
 import mmap
 import re
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
+
+if TYPE_CHECKING:
+    from .oddities import Replacement
 
 __all__ = ["JSONError", "LazyText", "materialized", "parse_json"]
 
@@ -48,48 +23,115 @@ _CANDIDATE = re.compile(
 )
 _PLACEHOLDER = "\x00imgcall-string:"
 _PLACEHOLDER_JSON = b"\\u0000imgcall-string:"
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+# What makes the parser stop inside a string before its end: then the plain parser
+# reports it (a truncated base64 string holds neither).
+_CUT_SHORT = re.compile(rb"[\x00-\x1f\\]")
 _VALUE_START = frozenset(b":,[")
 _WHITESPACE = frozenset(b" \t\r\n")
+_WINDOW = 1 << 20
 
 
 Buffer = Union[bytes, bytearray, mmap.mmap]
 
 
-def parse_json(data: Buffer, start: int = 0, end: int | None = None) -> Any:
-    """Parse JSON text as ``pydantic_core.from_json`` does, fast when long strings dominate.
+def parse_json(
+    data: Buffer,
+    start: int = 0,
+    end: int | None = None,
+    notes: list[Replacement] | None = None,
+) -> Any:
+    """Parse JSON text as ``json.loads`` does, fast when long strings dominate.
 
     ``data`` may be a memory map, and ``start``/``end`` select the text inside it (one
-    line of a JSON Lines file): only the small remainder is copied out. Raises
-    `ValueError` for invalid JSON, with pydantic_core's message (line and column).
+    line of a JSON Lines file): only the small remainder is copied out. Odd values that
+    were replaced are appended to ``notes`` (see `imgcall.oddities`). Raises `JSONError`
+    for invalid JSON, with its line and column counted from ``start``.
     """
     if end is None:
         end = len(data)
-    if end - start < _MIN_DOCUMENT:
-        return _from_json(data, start, end)
-    spans = _long_strings(data, start, end)
-    if not spans:
-        return _from_json(data, start, end)
+    if end - start >= _MIN_DOCUMENT:
+        spans, cut = _long_strings(data, start, end)
+        if spans or cut is not None:
+            return _parse_lifted(data, start, end, spans, cut, notes)
+    text = data if start == 0 and end == len(data) and not isinstance(data, mmap.mmap) else None
+    try:
+        return _loads(data[start:end] if text is None else text, notes)
+    except _Failure as failure:
+        raise _error(data, start, end, start + failure.offset, failure.reason) from None
+
+
+def _parse_lifted(
+    data: Buffer,
+    start: int,
+    end: int,
+    spans: list[tuple[int, int]],
+    cut: int | None,
+    notes: list[Replacement] | None,
+) -> Any:
+    """Parse the text with each long string replaced by a placeholder."""
     pieces: list[bytes | memoryview] = []
+    # (offset in the small text, offset in the real text, length) of each copied piece.
+    segments: list[tuple[int, int, int]] = []
     # No context manager: the LazyText values keep slices of this view (and so the
     # buffer, or the memory map) alive until the scanner has read them.
     view = memoryview(data)
+    small_size = 0
     pos = start
+
+    def copy(a: int, b: int) -> None:
+        nonlocal small_size
+        segments.append((small_size, a, b - a))
+        pieces.append(view[a:b])
+        small_size += b - a
+
     for index, (open_quote, close_quote) in enumerate(spans):
-        pieces.append(view[pos:open_quote])
-        pieces.append(b'"%s%d"' % (_PLACEHOLDER_JSON, index))
+        copy(pos, open_quote)
+        placeholder = b'"%s%d"' % (_PLACEHOLDER_JSON, index)
+        pieces.append(placeholder)
+        small_size += len(placeholder)
         pos = close_quote + 1
-    pieces.append(view[pos:end])
+    if cut is None:
+        copy(pos, end)
+    else:
+        # A string that runs to the end of the input: keep its opening quote only, so the
+        # parser reports it as unterminated where it starts.
+        copy(pos, cut + 1)
     small = b"".join(pieces)
+    pieces.clear()
+    failure: _Failure | None = None
     if small.count(_PLACEHOLDER_JSON) != len(spans):
         # The text itself holds the placeholder marker: never confuse the two.
-        return _from_json(data, start, end)
-    try:
-        value = _loads(small)
-    except ValueError:
-        # Let the plain parser report the error with positions in the real text.
-        return _from_json(data, start, end)
+        view.release()
+        try:
+            return _loads(data[start:end], notes)
+        except _Failure as error:
+            failure, real = error, start + error.offset
+    else:
+        try:
+            value = _loads(small, notes)
+        except _Failure as error:
+            failure, real = error, _real_offset(error.offset, segments, spans, end)
+    if failure is not None:
+        # No view of the buffer may outlive a failure (the error's traceback keeps this
+        # frame): the caller may still grow the buffer, such as a document's first line.
+        view.release()
+        raise _error(data, start, end, real, failure.reason) from None
     return _restore(value, [LazyText(view[a + 1 : b]) for a, b in spans])
+
+
+def _real_offset(
+    offset: int, segments: list[tuple[int, int, int]], spans: list[tuple[int, int]], end: int
+) -> int:
+    """Where a byte offset of the small text lies in the real text."""
+    for index in range(len(segments) - 1, -1, -1):
+        small_at, real_at, length = segments[index]
+        if offset >= small_at:
+            if offset <= small_at + length or index >= len(spans):
+                return min(real_at + offset - small_at, end)
+            return spans[index][0]  # inside a placeholder: the string's opening quote
+    return end
 
 
 class LazyText(str):
@@ -155,67 +197,190 @@ def _string(raw: memoryview) -> str:
     if text and "\\" not in text:
         return text
     # Escapes (such as PHP's \/) or non-ASCII: let the parser decode this one string.
-    decoded = _loads(b'"' + bytes(raw) + b'"')
+    literal = b'"' + bytes(raw) + b'"'
+    try:
+        decoded = json.loads(str(literal, "utf-8", "replace"), strict=False)
+    except ValueError:
+        # An invalid escape: keep the text as it is; the base64 decoder then names the
+        # offending character and its offset.
+        return str(raw, "utf-8", "replace")
     assert isinstance(decoded, str)
-    return decoded
+    if not decoded.isascii():
+        from .oddities import clean
+
+        decoded, _ = clean(decoded, in_place=True)  # a lone surrogate is not base64 anyway
+    return str(decoded)
 
 
-def _from_json(data: Buffer, start: int, end: int) -> Any:
-    if start == 0 and end == len(data) and isinstance(data, (bytes, bytearray)):
-        return _loads(data)
-    return _loads(data[start:end])
+def _replace(exc: UnicodeError) -> tuple[str, int]:
+    """U+FFFD for each invalid character; a surrogate Python wrote out is one character."""
+    assert isinstance(exc, UnicodeDecodeError)
+    data, at = exc.object, exc.start
+    if data[at] == 0xED and len(data) >= at + 3 and 0xA0 <= data[at + 1] <= 0xBF:
+        return "\ufffd", at + 3
+    return "\ufffd", exc.end
 
 
-def _loads(text: bytes | bytearray) -> Any:
-    """``pydantic_core.from_json(text)``, through the standard library where they agree."""
-    if _SURROGATE_ESCAPE.search(text) is None:
+_REPLACE = "imgcall-replace"
+codecs.register_error(_REPLACE, _replace)
+
+
+class _Failure(Exception):
+    """A parse error at a byte offset of the text that was parsed."""
+
+    def __init__(self, reason: str, offset: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.offset = offset
+
+
+def _loads(text: bytes | bytearray | memoryview, notes: list[Replacement] | None) -> Any:
+    """``json.loads(text)``, with odd values replaced and noted; `_Failure` if invalid."""
+    try:
+        decoded = str(text, "utf-8")
+    except UnicodeDecodeError as exc:
+        decoded = str(text, "utf-8", _REPLACE)
+        if notes is not None:
+            from .oddities import Replacement
+
+            notes.append(
+                Replacement(
+                    "", f"bytes that are not UTF-8 (from byte {exc.start}) were replaced by U+FFFD"
+                )
+            )
+    huge = False
+    try:
         try:
-            return json.loads(text.decode("utf-8"))
+            value = json.loads(decoded)
         except json.JSONDecodeError:
-            raise JSONError(text) from None
-        except (ValueError, RecursionError):
-            pass  # invalid UTF-8, a huge number, deep nesting: pydantic_core's rules
-    import pydantic_core
+            raise
+        except ValueError:
+            # An integer longer than Python converts (4,300 digits by default): parse
+            # again, putting a marker in its place. Rare, so the common path pays nothing.
+            from .oddities import HugeInt
 
-    return pydantic_core.from_json(text)
+            value = json.loads(decoded, parse_int=_int_or_huge(HugeInt))
+            huge = True
+    except json.JSONDecodeError as exc:
+        raise _Failure(exc.msg, _byte_offset(text, decoded, exc.pos)) from None
+    except RecursionError:
+        depth, at = _deepest(decoded)
+        raise _Failure(
+            f"nested too deeply to read ({depth} levels)", _byte_offset(text, decoded, at)
+        ) from None
+    if huge or ("\\u" in decoded and _SURROGATE_ESCAPE.search(decoded)):
+        from .oddities import clean
+
+        value, found = clean(value, in_place=True)
+        if notes is not None:
+            notes.extend(found)
+    return value
+
+
+def _int_or_huge(marker: Any) -> Any:
+    def parse_int(literal: str) -> Any:
+        try:
+            return int(literal)
+        except ValueError:
+            return marker(literal)
+
+    return parse_int
+
+
+def _byte_offset(text: bytes | bytearray | memoryview, decoded: str, pos: int) -> int:
+    if len(decoded) == len(text):  # ASCII (or nothing but one-byte characters)
+        return pos
+    return len(decoded[:pos].encode("utf-8", "surrogatepass"))
+
+
+def _deepest(decoded: str) -> tuple[int, int]:
+    """How deep the nesting goes, and where it first gets there (a character index)."""
+    depth = deepest = at = 0
+    for match in _BRACKET.finditer(decoded):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, at = depth, match.start()
+        elif token in "]}":
+            depth -= 1
+    return deepest, at
 
 
 class JSONError(ValueError):
-    """Invalid JSON text, with pydantic_core's message (reason, line and column).
+    """Invalid JSON text: the reason, and where (1-based line and column, as a person counts).
 
-    The message is made only when it is read: telling a pretty-printed document from
-    JSON Lines tries its first line as JSON, and that attempt should not cost importing
-    pydantic_core.
+    ``line`` and ``column`` count from the start of the parsed text; ``column`` counts
+    characters, as Python's ``json`` does. An error at the very end of the input (a
+    document cut off) is placed just after its last character, not on a blank line
+    after it.
     """
 
-    def __init__(self, text: bytes | bytearray) -> None:
-        super().__init__()
-        self._text = bytes(text)
-        self._message: str | None = None
-
-    def __str__(self) -> str:
-        if self._message is None:
-            import pydantic_core
-
-            try:
-                pydantic_core.from_json(self._text)
-            except ValueError as exc:
-                self._message = str(exc)
-            else:  # the two parsers agree on what is valid, bar lone surrogates
-                self._message = "invalid JSON"
-            self._text = b""
-        return self._message
+    def __init__(self, reason: str, line: int, column: int, offset: int) -> None:
+        # Python's own reasons read "Invalid control character at": the place follows.
+        reason = reason.removesuffix(" at")
+        reason = reason[:1].lower() + reason[1:]
+        super().__init__(f"{reason} at line {line} column {column}")
+        self.reason = reason
+        """Why, in Python's ``json`` words (``expecting ',' delimiter``, ...)."""
+        self.line = line
+        self.column = column
+        self.offset = offset
+        """Byte offset of the error in the buffer that was parsed."""
 
 
-def _long_strings(data: Buffer, start: int, end: int) -> list[tuple[int, int]]:
-    """``(open, close)`` quote offsets of every long base64 string value in the range."""
-    spans = []
+def _error(data: Buffer, start: int, end: int, offset: int, reason: str) -> JSONError:
+    if offset >= end:
+        # The input ended too early: point at the end of its last line, not past it.
+        offset = end
+        while offset > start and data[offset - 1] in _WHITESPACE:
+            offset -= 1
+        while offset < end and data[offset] in b" \t":
+            offset += 1
+    line = 1 + _count_newlines(data, start, offset)
+    line_start = max(start, data.rfind(b"\n", start, offset) + 1)
+    return JSONError(reason, line, 1 + _characters(data, line_start, offset), offset)
+
+
+def _count_newlines(data: Buffer, start: int, end: int) -> int:
+    if not isinstance(data, mmap.mmap):
+        return data.count(b"\n", start, end)
+    count = 0
+    while (found := data.find(b"\n", start, end)) >= 0:
+        count += 1
+        start = found + 1
+    return count
+
+
+def _characters(data: Buffer, start: int, end: int) -> int:
+    """How many UTF-8 characters ``data[start:end]`` holds, a window at a time."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    count = 0
+    for pos in range(start, end, _WINDOW):
+        window = data[pos : min(pos + _WINDOW, end)]
+        count += len(window) if window.isascii() else len(decoder.decode(window))
+    return count + len(decoder.decode(b"", final=True))
+
+
+def _long_strings(data: Buffer, start: int, end: int) -> tuple[list[tuple[int, int]], int | None]:
+    """``(open, close)`` quote offsets of every long base64 string value in the range.
+
+    The second value is the opening quote of a long string value that the end of the
+    input cuts off (a truncated line), if there is one: nothing after it can parse.
+    """
+    spans: list[tuple[int, int]] = []
     search = _CANDIDATE.search
     pos = start
     while (match := search(data, pos, end)) is not None:
         open_quote = match.start()
         close_quote = data.find(b'"', open_quote + 1, end)
         if close_quote < 0:
+            if (
+                end - open_quote > _MIN_STRING
+                and _at_value_start(data, open_quote, start)
+                and _CUT_SHORT.search(data, open_quote + 1, end) is None
+            ):
+                return spans, open_quote
             break
         pos = close_quote + 1
         if (
@@ -225,7 +390,7 @@ def _long_strings(data: Buffer, start: int, end: int) -> list[tuple[int, int]]:
             and not _is_key(data, close_quote, end)
         ):
             spans.append((open_quote, close_quote))
-    return spans
+    return spans, None
 
 
 def _at_value_start(data: Buffer, quote: int, start: int) -> bool:

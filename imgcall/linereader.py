@@ -1,14 +1,18 @@
 """Lines of bytes from any reader: no length limit, CRLF and a leading BOM tolerated.
 
 `LineReader` pulls chunks from a ``read()`` function and hands out one line at a time,
-holding only the current line and what was read past it. The ``from_*`` functions make
-that ``read()`` for each kind of source: bytes already in memory, a binary or text
-file object (a live pipe included), or an iterable of text lines. `imgcall.framing`
-decides what the lines mean.
+holding only the current line and what was read past it; a line longer than what was
+read past it is handed over without a copy, so a 40 MB line costs 40 MB. The ``from_*``
+functions make that ``read()`` for each kind of source: bytes already in memory, a
+binary or text file object (a live pipe included), or an iterable of text lines.
+`LineReader.start` reads the byte order mark: UTF-8's is dropped, and UTF-16 or UTF-32
+text (a PowerShell redirect) is decoded to UTF-8 a chunk at a time as it is read.
+`imgcall.framing` decides what the lines mean.
 """
 
 from __future__ import annotations
 
+import codecs
 import io
 import mmap
 import re
@@ -20,7 +24,15 @@ from .errors import InvalidInputError
 __all__ = ["NON_SPACE", "LineReader", "from_bytes", "from_file", "from_lines"]
 
 NON_SPACE = re.compile(rb"\S")
+_WORD = re.compile(rb"[A-Za-z_-]*")
 _BOM = b"\xef\xbb\xbf"
+# UTF-32's marks first: UTF-32 LE's starts with UTF-16 LE's.
+_WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
 
 
 def from_bytes(data: bytes) -> Callable[[], bytes]:
@@ -95,6 +107,51 @@ class LineReader:
         self._buf += chunk
         return True
 
+    def start(self) -> str | None:
+        """Read the byte order mark; returns ``"UTF-16"`` or ``"UTF-32"`` for such text.
+
+        Call it before any line is read. A UTF-8 mark is dropped; UTF-16 and UTF-32 text
+        with its mark is decoded to UTF-8 from here on, and never read from a memory map.
+        """
+        while len(self._buf) < 4 and self._fill():
+            pass
+        if self._buf.startswith(_BOM):
+            del self._buf[: len(_BOM)]
+            return None
+        encoding = next((e for bom, e in _WIDE_BOMS if self._buf.startswith(bom)), None)
+        if encoding is not None:
+            self._read = _decoding(self._read, encoding, bytes(self._buf))
+            self._buf = bytearray()
+            self._eof = False
+            self.mapped = None
+        return encoding.upper() if encoding else None
+
+    def peek(self, size: int) -> bytes:
+        """Up to ``size`` bytes not read yet, without consuming them.
+
+        Reads only if nothing is buffered: a live stream is never waited on for more.
+        """
+        if self._pos >= len(self._buf):
+            self._fill()
+        return bytes(self._buf[self._pos : self._pos + size])
+
+    def head(self, size: int) -> tuple[int, bytes] | None:
+        """``(newlines before it, bytes)``: up to ``size`` bytes from the first one that is
+        not whitespace, without consuming anything; ``None`` if there is none.
+
+        Whitespace before it is dropped as it is read (and its lines counted), so memory
+        stays flat however much of it there is. After it, only as much is read as tells
+        a word (an SSE field name) from anything else: a live stream is not waited on.
+        """
+        if not self.has_more():
+            return None
+        found = NON_SPACE.search(self._buf, self._pos)
+        assert found is not None
+        at = found.start()
+        while len(self._buf) - at < size and _WORD.fullmatch(self._buf, at) and self._fill():
+            pass
+        return self._buf.count(b"\n", self._pos, at), bytes(self._buf[at : at + size])
+
     def readline(self) -> bytearray | None:
         """The next line without its line ending, or ``None`` at the end."""
         if self._pos:
@@ -110,13 +167,16 @@ class LineReader:
                 break
         self._pos = end + 1
         self.lineno += 1
-        if self.lineno == 1 and self._buf.startswith(_BOM):
-            del self._buf[: len(_BOM)]
-            end -= len(_BOM)
-            self._pos -= len(_BOM)
-        if end and self._buf[end - 1] == 0x0D:
-            end -= 1
-        return self._buf[:end]
+        stop = end - 1 if end and self._buf[end - 1] == 0x0D else end
+        if end < len(self._buf) - self._pos:
+            return self._buf[:stop]  # a short line: copy it, keep the buffer
+        # A line longer than what was read past it (a multi-MB record): hand the buffer
+        # itself over and keep only the rest, so the line is never held twice.
+        line = self._buf
+        self._buf = line[self._pos :]
+        self._pos = 0
+        del line[stop:]
+        return line
 
     def has_more(self) -> bool:
         """True if anything but whitespace is left; reads ahead without consuming."""
@@ -129,9 +189,9 @@ class LineReader:
                 return False
         return True
 
-    def rest(self, head: bytes | bytearray) -> bytearray:
-        """``head``, a newline, and everything not read yet, as one buffer."""
-        data = bytearray(head)
+    def rest(self, head: bytearray) -> bytearray:
+        """``head``, a newline, and everything not read yet, as one buffer (``head`` itself)."""
+        data = head
         data += b"\n"
         with memoryview(self._buf) as view:
             data += view[self._pos :]
@@ -141,3 +201,22 @@ class LineReader:
             data += self._buf
             del self._buf[:]
         return data
+
+
+def _decoding(read: Callable[[], bytes], encoding: str, first: bytes) -> Callable[[], bytes]:
+    """A ``read()`` giving UTF-8 for text in ``encoding``, one chunk at a time."""
+    decoder = codecs.getincrementaldecoder(encoding)("replace")
+    pending = [first]
+    done = False
+
+    def transcoded() -> bytes:
+        nonlocal done
+        while not done:
+            chunk = pending.pop() if pending else read()
+            text = decoder.decode(chunk, final=not chunk)
+            done = not chunk
+            if text:
+                return text.encode("utf-8")
+        return b""
+
+    return transcoded

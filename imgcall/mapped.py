@@ -21,9 +21,12 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .jsonparse import parse_json
+from .jsonparse import JSONError, parse_json
+
+if TYPE_CHECKING:
+    from .oddities import Replacement
 
 __all__ = ["NOT_ONE_DOCUMENT", "ParseFailure", "mapped_lines", "one_line_document", "open_map"]
 
@@ -40,9 +43,9 @@ _NON_SPACE = re.compile(rb"\S")
 
 @dataclass(frozen=True)
 class ParseFailure:
-    """A JSON Lines line that is not valid JSON; ``error`` is the parser's."""
+    """A JSON Lines line (or one-line document) that is not valid JSON."""
 
-    error: ValueError
+    error: JSONError
 
 
 def open_map(file: Any, min_size: int) -> mmap.mmap | None:
@@ -59,11 +62,12 @@ def open_map(file: Any, min_size: int) -> mmap.mmap | None:
 
 
 def one_line_document(file: Any, min_size: int) -> Any:
-    """The parsed value of a large file holding one JSON document on one line.
+    """``(value, notes)`` of a large file holding one JSON document on one line.
 
-    This is how APIs and SDKs save a response. Anything else (JSON Lines, pretty-printed
-    JSON, SSE, a pipe, a small file, a parse error, which the line reader then reports
-    with its line and column) gives `NOT_ONE_DOCUMENT`; the file position is untouched.
+    This is how APIs and SDKs save a response; ``notes`` are the odd values replaced in
+    it (`imgcall.oddities`). A broken one gives its `ParseFailure`. Anything else (JSON
+    Lines, pretty-printed JSON, SSE, a pipe, a small file) gives `NOT_ONE_DOCUMENT`, and
+    the file position is untouched.
     """
     mapped = open_map(file, min_size)
     if mapped is None:
@@ -78,10 +82,11 @@ def one_line_document(file: Any, min_size: int) -> Any:
     if newline >= 0 and _NON_SPACE.search(mapped, newline) is not None:
         mapped.close()
         return NOT_ONE_DOCUMENT
+    notes: list[Replacement] = []
     try:
-        return parse_json(mapped)
-    except ValueError:
-        return NOT_ONE_DOCUMENT
+        return parse_json(mapped, notes=notes), tuple(notes)
+    except JSONError as exc:
+        return ParseFailure(exc)
 
 
 # madvise(MADV_POPULATE_READ) (Linux 5.14+; Python names it from 3.13) maps a range of
@@ -108,10 +113,13 @@ def _find_newline(mapped: mmap.mmap) -> int:
     return -1
 
 
-def mapped_lines(mapped: mmap.mmap, done: int) -> Iterator[tuple[int, Any]]:
-    """``(line number, value or ParseFailure)`` for each non-blank line after ``done``.
+def mapped_lines(
+    mapped: mmap.mmap, done: int
+) -> Iterator[tuple[int, Any, tuple[Replacement, ...]]]:
+    """``(line number, value or ParseFailure, notes)`` for each non-blank line after ``done``.
 
-    Each line is parsed where it lies in the map: no line is copied.
+    Each line is parsed where it lies in the map: no line is copied. ``notes`` are the
+    odd values replaced in the line (`imgcall.oddities`).
     """
     size = len(mapped)
     pos = 0
@@ -127,11 +135,12 @@ def mapped_lines(mapped: mmap.mmap, done: int) -> Iterator[tuple[int, Any]]:
         lineno += 1
         stop = end - 1 if end > pos and mapped[end - 1] == 0x0D else end
         if _NON_SPACE.search(mapped, pos, stop) is not None:
+            notes: list[Replacement] = []
             try:
-                value: Any = parse_json(mapped, pos, stop)
-            except ValueError as exc:
+                value: Any = parse_json(mapped, pos, stop, notes)
+            except JSONError as exc:
                 value = ParseFailure(exc)
-            yield lineno, value
+            yield lineno, value, tuple(notes)
         if pos - released >= RELEASE_EVERY and hasattr(mapped, "madvise"):
             # Dropping pages of a read-only file map is always safe: touching them
             # again reads them back from the page cache. Worker threads decode images

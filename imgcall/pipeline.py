@@ -22,7 +22,7 @@ from collections.abc import Generator, Iterator, Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from .errors import ImgcallError, InvalidInputError, Problem
 from .items import Item
@@ -126,14 +126,28 @@ def as_sources(source: object) -> list[object]:
     return [source]
 
 
-def scan_units(sources: list[object], partials: bool, discover: bool = True) -> Iterator[Unit]:
-    """Scan each source in turn and number what is found, across all sources."""
+def scan_units(
+    sources: list[object],
+    partials: bool,
+    discover: bool = True,
+    storage_options: Mapping[str, Any] | None = None,
+    exclude: Path | None = None,
+) -> Iterator[Unit]:
+    """Scan each source in turn and number what is found, across all sources.
+
+    A folder or glob is expanded into its members, each an input of its own (its own name
+    and ``{stem}``); ``exclude`` is a folder never read (the run's output folder).
+    """
     from .scan import scan_items
 
     index = 0
-    for raw in sources:
+    for raw, failure in _expanded(sources, storage_options, exclude):
         source, label, stem = _describe_source(raw)
-        found_iter = scan_items(source, partials=partials, name=label, discover=discover)
+        if failure is not None:
+            yield Unit(None, label, stem, failure)
+            continue
+        remote = {"storage_options": storage_options} if storage_options else {}
+        found_iter = scan_items(source, partials=partials, name=label, discover=discover, **remote)
         while True:
             try:
                 found = next(found_iter)
@@ -151,6 +165,25 @@ def scan_units(sources: list[object], partials: bool, discover: bool = True) -> 
                 break
             yield Unit(index, label, stem, found)
             index += 1
+
+
+def _expanded(
+    sources: list[object], storage_options: Mapping[str, Any] | None, exclude: Path | None
+) -> Iterator[tuple[object, ImgcallError | None]]:
+    """Each source, or each member of a folder or glob, with the error of listing it."""
+    from .scan import expand_source
+
+    for raw in sources:
+        source = raw.source if isinstance(raw, Input) else raw
+        try:
+            members = expand_source(source, storage_options, exclude)
+            if members is None:
+                yield raw, None
+                continue
+            for member in members:
+                yield Input(member.source, member.name), None
+        except ImgcallError as exc:
+            yield raw, exc
 
 
 def _describe_source(raw: object) -> tuple[object, str, str]:

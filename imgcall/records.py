@@ -312,11 +312,20 @@ class RunCounts:
 
 
 def context_text(context: Mapping[str, Any], key: str) -> str | None:
-    """An item's context value (``custom_id``, ...) as text; ``None`` if absent or empty."""
+    """An item's context value (``custom_id``, ...) as text; ``None`` if absent or empty.
+
+    Never raises: a value that cannot be printed (an ``int`` past Python's digit limit, an
+    object whose ``str()`` fails) is named by its type instead.
+    """
     value = context.get(key)
     if value is None or value == "":
         return None
-    return value if isinstance(value, str) else str(value)
+    if isinstance(value, str):
+        return value
+    try:
+        return str(value)
+    except Exception:  # the value's own str() failed: describe it, never fail the record
+        return f"<{type(value).__name__} that cannot be printed>"
 
 
 def image_record(
@@ -400,7 +409,13 @@ def problem_record(
         revised_prompt=context_text(context, "revised_prompt"),
         partial=partial_index is not None,
         partial_index=partial_index,
-        warnings=image.warnings if image is not None else (),
+        warnings=(
+            image.warnings
+            if image is not None
+            else unit.found.notes
+            if isinstance(unit.found, Item)
+            else ()
+        ),
         error=error,
     )
 

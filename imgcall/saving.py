@@ -37,10 +37,10 @@ A run reads its inputs through `imgcall.pipeline`, names each image with
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from pathlib import Path
 from tempfile import SpooledTemporaryFile
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._interrupt import shielded
 from .errors import ImgcallError, OutputError
@@ -140,6 +140,7 @@ def save_images(
     discover: bool = True,
     sidecar: bool = False,
     embed_metadata: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> SaveReport:
     """Save every image found in ``source`` into ``out_dir``; return a `SaveReport`.
 
@@ -162,9 +163,10 @@ def save_images(
     ``manifest=True`` writes ``imgcall-manifest.jsonl`` in ``out_dir`` (see the module
     docstring). ``limits``, ``check`` and ``strict_status`` go to `decode`; ``workers``
     threads decode in parallel; ``discover=False`` ignores images that only the search
-    by content would find (JSON of a shape imgcall does not know). Decoding notes (a
-    ``generating`` status, a declared format that disagrees with the bytes) are recorded
-    in each record's ``warnings`` rather than emitted as Python warnings.
+    by content would find (JSON of a shape imgcall does not know); ``storage_options``
+    go to fsspec for URL inputs (see `iter_calls` for folders, globs and URLs). Decoding
+    notes (a ``generating`` status, a declared format that disagrees with the bytes) are
+    recorded in each record's ``warnings`` rather than emitted as Python warnings.
 
     ``sidecar=True`` writes ``NAME.json`` beside each image, holding its manifest record
     (`imgcall.sidecar`). ``embed_metadata=True`` writes the prompt and ids into each
@@ -202,6 +204,7 @@ def save_images(
         discover=discover,
         sidecar=sidecar,
         embed_metadata=embed_metadata,
+        storage_options=storage_options,
     )
     report = SaveReport(
         out_dir=Path(out_dir), manifest=Path(out_dir) / MANIFEST_NAME if manifest else None
@@ -234,6 +237,7 @@ def iter_save(
     discover: bool = True,
     sidecar: bool = False,
     embed_metadata: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Generator[ItemRecord, None, None]:
     """Save the images of several inputs in one run, yielding an `ItemRecord` per item.
 
@@ -261,7 +265,7 @@ def iter_save(
     options = Options(
         limits, check, strict_status, convert, stage_in=run.folder, embed_metadata=embed_metadata
     )
-    units = scan_units(list(sources), partials, discover)
+    units = scan_units(list(sources), partials, discover, storage_options, exclude=run.folder)
     return run.records(prepared(units, options, workers))
 
 
@@ -273,6 +277,7 @@ def list_images(
     check: Check = "fast",
     strict_status: bool = False,
     discover: bool = True,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Iterator[ItemRecord]:
     """Decode and describe every item of ``sources`` without writing anything.
 
@@ -280,7 +285,8 @@ def list_images(
     and hash from the image) or ``"failed"`` (with the error), and no ``path``.
     """
     options = Options(limits, check, strict_status, None)
-    for unit, ready in prepared(scan_units(list(sources), partials, discover), options, 1):
+    units = scan_units(list(sources), partials, discover, storage_options)
+    for unit, ready in prepared(units, options, 1):
         if isinstance(ready, Ready):
             yield image_record(unit, ready, "found", None)
         else:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import gc
 import io
 import json
+import math
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,8 +59,8 @@ def test_broken_line_in_the_middle_is_an_error_record_for_that_line_only() -> No
     assert [r.value for r in got] == [{"n": 1}, None, {"n": 3}]
     error = got[1].error
     assert isinstance(error, InvalidInputError)
-    assert error.location == Location("<input>", line=2, column=18)
-    assert "line 2 is not valid JSON" in str(error) and "column 18" in str(error)
+    assert error.location == Location("<input>", line=2, column=15)
+    assert "line 2 is not valid JSON" in str(error) and "column 15" in str(error)
     assert isinstance(error.__cause__, ValueError)
 
 
@@ -78,8 +81,8 @@ def test_broken_document_raises_naming_input_line_and_column(tmp_path: Path) -> 
     path.write_text('\n{\n  "id": "resp_1",\n  "output": [tru]\n}\n')
     with pytest.raises(InvalidInputError) as info:
         records(path)
-    assert info.value.location == Location(str(path), line=4, column=17)
-    assert str(path) in str(info.value) and "line 4, column 17" in str(info.value)
+    assert info.value.location == Location(str(path), line=4, column=14)
+    assert str(path) in str(info.value) and "line 4, column 14" in str(info.value)
     assert isinstance(info.value.__cause__, ValueError)
 
 
@@ -129,7 +132,7 @@ def test_sse_multi_line_data_is_joined_with_newlines() -> None:
 def test_broken_multi_line_sse_event_points_at_the_line_and_column_in_the_file() -> None:
     (record,) = records('event: x\ndata: {"type": "x",\ndata:"n": tru}\n\n')
     assert record.error is not None
-    assert record.error.location == Location("<input>", line=3, column=14)
+    assert record.error.location == Location("<input>", line=3, column=11)
 
 
 def test_sse_data_lines_without_blank_separators_are_read_one_by_one() -> None:
@@ -149,7 +152,7 @@ def test_broken_sse_event_is_an_error_record_and_the_stream_goes_on() -> None:
     got = records('data: {"n": 1}\n\ndata: {"n": \n\ndata: {"n": 3}\n\n')
     assert [r.value for r in got] == [{"n": 1}, None, {"n": 3}]
     error = got[1].error
-    assert error is not None and error.location == Location("<input>", line=3, column=12)
+    assert error is not None and error.location == Location("<input>", line=3, column=13)
     assert "the SSE event at line 3 is not valid JSON" in str(error)
 
 
@@ -231,9 +234,10 @@ def test_path_the_system_cannot_name_is_an_invalid_input(path: str) -> None:
         records(path)
 
 
-def test_text_that_is_not_unicode_is_an_invalid_input() -> None:
-    with pytest.raises(InvalidInputError, match="not valid Unicode"):
-        records('{"id": "\ud800"}')
+def test_text_holding_a_lone_surrogate_character_keeps_the_record() -> None:
+    (record,) = records('{"id": "\ud800", "n": 1}')
+    assert record.value == {"id": "\ufffd", "n": 1}
+    assert len(record.warnings) == 1 and "not UTF-8" in record.warnings[0].message
 
 
 def test_directory_is_an_invalid_input(tmp_path: Path) -> None:
@@ -366,3 +370,226 @@ def test_iterable_of_events_is_consumed_one_event_at_a_time() -> None:
 def test_unsupported_source_type() -> None:
     with pytest.raises(InvalidInputError, match="value of type int"):
         read_records(42)
+
+
+def test_pretty_printed_document_with_a_long_first_line_from_a_stream() -> None:
+    """The first line is parsed alone first, and fails; the document then grows it."""
+    long = "QUJD" * 100_000  # 400 kB of base64: parsed with its string lifted out
+    text = '{"a": "' + long + '", "b":\n 1}\n'
+    (record,) = records(io.BytesIO(text.encode()))
+    assert materialized(record.value) == {"a": long, "b": 1}
+    with pytest.raises(InvalidInputError, match=r"\(line 2, column 2\)"):
+        records(io.BytesIO(text.replace(" 1}", " tru}").encode()))
+
+
+def test_a_one_line_document_cut_off_is_placed_on_its_line() -> None:
+    """Issue 14 item 7: not on a line 2 that the file does not have."""
+    for text in ('{"type": "image_generation_call", "id": "x", ', '{"id": "x", \n'):
+        with pytest.raises(InvalidInputError) as info:
+            records(text.encode())
+        assert info.value.location == Location("<input>", line=1, column=len(text.rstrip("\n")) + 1)
+
+
+def test_odd_values_in_a_document_are_replaced_and_kept_as_warnings() -> None:
+    big = "9" * 5000
+    text = '{"id": "r\\ud83d", "usage": {"n": ' + big + '}, "output": [{"id": "\\udc00"}]}'
+    (record,) = records(text)
+    assert record.value == {
+        "id": "r\ufffd",
+        "usage": {"n": "<5000-digit integer>"},
+        "output": [{"id": "\ufffd"}],
+    }
+    assert sorted(w.pointer for w in record.warnings) == ["/id", "/output/0/id", "/usage/n"]
+
+
+def test_odd_values_in_json_lines_and_sse_are_kept_per_record() -> None:
+    for text in ('{"n": 1}\n{"n": "\\ud800"}\n', 'data: {"n": 1}\n\ndata: {"n": "\\ud800"}\n\n'):
+        first, second = records(text)
+        assert first.warnings == () and second.value == {"n": "\ufffd"}
+        assert [w.pointer for w in second.warnings] == ["/n"]
+
+
+class _Sdk:
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    def model_dump(self) -> dict[str, Any]:
+        return self.data
+
+
+def test_odd_python_values_are_replaced_without_changing_the_callers_objects() -> None:
+    huge = 7**20_000  # more digits than Python prints
+    result = "QUJD" * 1000
+    given = {"id": "x\ud800", "output": [{"seed": huge, "result": result}], "keep": [1, 2]}
+    (record,) = records(given)
+    assert record.value["id"] == "x\ufffd"
+    digits = int(20_000 * math.log10(7)) + 1
+    assert record.value["output"][0]["seed"] == f"<{digits}-digit integer>"
+    assert record.value["output"][0]["result"] is result  # the long string is not copied
+    assert record.value["keep"] is given["keep"]  # what holds nothing odd is not copied
+    assert given["id"] == "x\ud800" and given["output"][0]["seed"] == huge  # untouched
+    assert sorted(w.pointer for w in record.warnings) == ["/id", "/output/0/seed"]
+
+
+def test_python_values_without_odd_values_are_passed_as_they_are() -> None:
+    given = {"id": "x", "output": [{"n": 10**100}]}
+    (record,) = records(given)
+    assert record.value is given and record.warnings == ()
+
+
+def test_odd_values_in_sdk_objects_and_events_are_replaced() -> None:
+    (record,) = records(_Sdk({"id": "\ud800", "n": 10**5000}))
+    assert record.value["id"] == "\ufffd" and len(record.warnings) == 2
+    nested = {"output": [_Sdk({"id": "\ud800"})]}
+    (record,) = records(nested)
+    assert record.value == {"output": [{"id": "\ufffd"}]}
+    assert [w.pointer for w in record.warnings] == ["/output/0/id"]
+    first, second = records(iter([{"n": 1}, _Sdk({"n": 10**5000})]))
+    assert (first.warnings, second.pointer) == ((), "/1")
+    assert [w.pointer for w in second.warnings] == ["/n"]
+
+
+def test_a_cyclic_python_value_is_walked_once() -> None:
+    given: dict[str, Any] = {"id": "\ud800"}
+    given["self"] = given
+    (record,) = records(given)
+    assert record.value["id"] == "\ufffd"
+
+
+# -- what the first bytes say ------------------------------------------------------------
+
+
+class _Counting(io.RawIOBase):
+    """An endless stream of one byte, counting what was read from it."""
+
+    def __init__(self, byte: bytes) -> None:
+        self.byte = byte
+        self.read_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = len(buffer)
+        buffer[:size] = self.byte * size
+        self.read_bytes += size
+        return size
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_dev_zero_is_refused_from_its_first_bytes() -> None:
+    with open("/dev/zero", "rb") as zero, pytest.raises(InvalidInputError, match="NUL bytes"):
+        records(zero)
+    with pytest.raises(InvalidInputError, match="NUL bytes"):
+        records(Path("/dev/zero"))
+
+
+@pytest.mark.parametrize("byte", [b"\x00", b"A", b"\xff"])
+def test_an_endless_stream_that_is_not_json_is_refused_after_one_read(byte: bytes) -> None:
+    stream = _Counting(byte)
+    with pytest.raises(InvalidInputError, match=r"NUL bytes|not JSON, JSON Lines or an SSE"):
+        records(stream)
+    assert stream.read_bytes <= 2 * framing.CHUNK_SIZE
+
+
+def test_endless_whitespace_is_read_in_flat_memory_and_then_json_is_found() -> None:
+    blank = b" \n" * (3 * framing.CHUNK_SIZE)
+    assert [(r.value, r.line) for r in records(io.BytesIO(blank + b'{"n": 1}\n{"n": 2}\n'))] == [
+        ({"n": 1}, 3 * framing.CHUNK_SIZE + 1),
+        ({"n": 2}, 3 * framing.CHUNK_SIZE + 2),
+    ]
+
+
+def test_text_after_blank_lines_that_is_not_json_names_its_line() -> None:
+    with pytest.raises(InvalidInputError, match=r"line 3 starts with b'hello\\n'") as info:
+        records(b"\n  \nhello\n")
+    assert info.value.location == Location("<input>", line=3)
+
+
+def test_a_zip_archive_is_named() -> None:
+    with pytest.raises(InvalidInputError, match=r"a zip archive, not JSON.*; extract it first"):
+        records(b"PK\x03\x04" + bytes(100))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_utf16_and_utf32_with_a_byte_order_mark_are_read(tmp_path: Path, encoding: str) -> None:
+    text = '{"id": "é€\U0001f600", "n": 1}\r\n{"n": 2}\n'
+    data = "\ufeff".encode(encoding) + text.encode(encoding)
+    expected = [({"id": "é€\U0001f600", "n": 1}, 1), ({"n": 2}, 2)]
+    path = tmp_path / "powershell.jsonl"
+    path.write_bytes(data)
+    for source in (data, io.BytesIO(data), path):
+        assert [(r.value, r.line) for r in records(source)] == expected, source
+
+
+def test_a_large_utf16_file_is_decoded_as_it_is_read(tmp_path: Path) -> None:
+    line = json.dumps({"result": "QUJD" * 100_000}) + "\n"  # 400 kB per line
+    path = tmp_path / "big.jsonl"
+    path.write_bytes("\ufeff".encode("utf-16-le") + (line * 4).encode("utf-16-le"))
+    got = [materialized(r.value) for r in records(path)]
+    assert got == [{"result": "QUJD" * 100_000}] * 4
+
+
+def test_broken_utf16_json_reports_its_position_in_characters() -> None:
+    data = '{"a": 1,\n "b": tru}'.encode("utf-16")  # with its byte order mark
+    with pytest.raises(InvalidInputError, match=r"line 2, column 7"):
+        records(data)
+
+
+# -- memory: a record costs about its own size -------------------------------------------
+
+
+def _write_base64(out: Any, size: int) -> None:
+    chunk = base64.b64encode(bytes(range(256)) * 12_288)  # 4 MiB of base64
+    for _ in range(size // len(chunk)):
+        out.write(chunk)
+
+
+def _traced_peak(source: object) -> tuple[list[Record], int]:
+    tracemalloc.start()
+    try:
+        got = [Record(None, r.line, error=r.error) for r in read_records(source)[1]]
+        return got, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.slow
+def test_a_broken_200_mb_json_lines_line_costs_about_its_own_size(tmp_path: Path) -> None:
+    """Issue 13 item 7: a broken 500 MB line cost 1.5 GB, a valid one 13 MB."""
+    path = tmp_path / "batch.jsonl"
+    size = 200 * 2**20
+    with open(path, "wb") as out:
+        out.write(b'{"custom_id": "a"}\n{"custom_id": "b", "response": {"result": "')
+        _write_base64(out, size)
+        out.write(b'\n{"custom_id": "c"}\n')  # the long line is cut off in its string
+    got, mapped_peak = _traced_peak(path)  # read in place from a memory map
+    assert [r.line for r in got] == [1, 2, 3] and got[1].error is not None
+    assert "line 2 is not valid JSON: unterminated string" in str(got[1].error)
+    assert mapped_peak < 16 * 2**20, mapped_peak
+    with open(path, "rb") as stream:  # through read() calls, as from standard input
+        got, stream_peak = _traced_peak(io.BufferedReader(stream))  # type: ignore[arg-type]
+    assert [r.line for r in got] == [1, 2, 3] and got[1].error is not None
+    assert stream_peak < 1.2 * size, stream_peak
+
+
+@pytest.mark.slow
+def test_a_40_mb_sse_data_line_costs_about_its_own_size(tmp_path: Path) -> None:
+    """Issue 13 item 7: the SSE reader held three copies of its largest record."""
+    path = tmp_path / "stream.sse"
+    size = 40 * 2**20
+    with open(path, "wb") as out:
+        out.write(b'event: response.created\ndata: {"type": "response.created"}\n\n')
+        out.write(b'event: response.completed\ndata: {"type": "response.completed", "r": "')
+        _write_base64(out, size)
+        out.write(b'"}\n\n')
+    for source in (path, io.BytesIO(path.read_bytes())):
+        tracemalloc.start()
+        try:
+            values = [r.value["type"] for r in read_records(source)[1]]
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert values == ["response.created", "response.completed"]
+        held = size if isinstance(source, io.BytesIO) else 0  # the BytesIO's own copy
+        assert peak - held < 1.3 * size, (source, peak)

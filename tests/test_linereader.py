@@ -29,6 +29,7 @@ def all_lines(reader: LineReader) -> list[bytes]:
 def test_crlf_lf_and_a_leading_bom_however_the_bytes_arrive(size: int) -> None:
     data = b'\xef\xbb\xbf{"a": 1}\r\n\r\n{"b": 2}\nlast without newline'
     reader = LineReader(trickle(data, size), "<t>")
+    assert reader.start() is None
     assert all_lines(reader) == [b'{"a": 1}', b"", b'{"b": 2}', b"last without newline"]
     assert reader.lineno == 4
 
@@ -102,3 +103,32 @@ def test_a_file_whose_read_fails_is_an_input_error() -> None:
     reader = LineReader(from_file(Broken(), 1024), "<disk>")
     with pytest.raises(InvalidInputError, match="Input/output error"):
         reader.readline()
+
+
+def test_head_skips_whitespace_and_reads_no_further_than_it_must() -> None:
+    pulled: list[bytes] = []
+    parts = iter([b"  \n", b"\n ", b'{"a"', b": 1}\n", b"never read\n"])
+
+    def read() -> bytes:
+        part = next(parts, b"")
+        pulled.append(part)
+        return part
+
+    reader = LineReader(read, "<t>")
+    # The blank lines read whole are dropped and counted; none is left before it.
+    assert reader.head(1024) == (0, b'{"a"') and reader.lineno == 2
+    assert len(pulled) == 3  # a live stream is not waited on for a whole kilobyte
+    assert all_lines(reader) == [b'{"a": 1}', b"never read"]
+    assert reader.lineno == 4
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [("\ufeffé\n".encode("utf-16-le"), "UTF-16"), ("\ufeffé\n".encode("utf-32-be"), "UTF-32")],
+)
+def test_start_decodes_utf16_and_utf32_from_their_byte_order_mark(
+    data: bytes, encoding: str
+) -> None:
+    reader = LineReader(trickle(data * 3, 3), "<t>")  # marks and characters split by reads
+    assert reader.start() == encoding
+    assert all_lines(reader) == ["é".encode(), "\ufeffé".encode(), "\ufeffé".encode()]

@@ -20,7 +20,7 @@ def lines_of(path: Path, done: int = 0) -> list[tuple[int, Any]]:
     with open(path, "rb") as fh:
         found = mapped.open_map(fh, 1)
         assert found is not None
-        return [(n, materialized(v)) for n, v in mapped_lines(found, done)]
+        return [(n, materialized(v)) for n, v, _ in mapped_lines(found, done)]
 
 
 def write(path: Path, text: str) -> Path:
@@ -32,7 +32,8 @@ def test_one_line_document_is_parsed_with_lazy_strings(tmp_path: Path) -> None:
     doc = {"id": "resp", "output": [{"result": BIG}, {"result": BIG[::-1]}]}
     path = write(tmp_path / "doc.json", json.dumps(doc) + "\n")
     with open(path, "rb") as fh:
-        value = one_line_document(fh, 1)
+        value, notes = one_line_document(fh, 1)
+    assert notes == ()
     assert isinstance(value["output"][0]["result"], LazyText)
     assert materialized(value) == doc
 
@@ -43,7 +44,6 @@ def test_one_line_document_is_parsed_with_lazy_strings(tmp_path: Path) -> None:
         '{"a": 1}\n{"b": 2}\n',  # JSON Lines
         '{\n  "a": 1\n}\n',  # pretty-printed
         'data: {"a": 1}\n\n',  # SSE
-        '{"a": ',  # broken: the line reader reports it with a position
         "   \n",
     ],
 )
@@ -52,6 +52,24 @@ def test_anything_else_is_not_one_document(tmp_path: Path, text: str) -> None:
     with open(path, "rb") as fh:
         assert one_line_document(fh, 1) is NOT_ONE_DOCUMENT
         assert fh.tell() == 0
+
+
+def test_a_broken_one_line_document_is_its_parse_failure(tmp_path: Path) -> None:
+    path = write(tmp_path / "doc.json", '{"a": "' + BIG + '", "b": tru}\n')
+    with open(path, "rb") as fh:
+        failure = one_line_document(fh, 1)
+    assert isinstance(failure, ParseFailure)
+    assert (failure.error.line, failure.error.column) == (1, len(BIG) + 16)
+
+
+def test_odd_values_in_lines_are_replaced_and_noted(tmp_path: Path) -> None:
+    path = write(tmp_path / "b.jsonl", '{"n": 1}\n{"id": "\\ud83d", "r": "' + BIG + '"}\n')
+    with open(path, "rb") as fh:
+        found = mapped.open_map(fh, 1)
+        assert found is not None
+        (_, first, none), (_, second, notes) = mapped_lines(found, 0)
+    assert first == {"n": 1} and none == () and second["id"] == "\ufffd"
+    assert [n.pointer for n in notes] == ["/id"]
 
 
 def test_small_files_are_left_to_the_line_reader(tmp_path: Path) -> None:
@@ -85,7 +103,7 @@ def test_pages_behind_the_reader_are_released_without_changing_values(
     with open(path, "rb") as fh:
         found = mapped.open_map(fh, 1)
         assert found is not None
-        raw = [value for _, value in mapped_lines(found, 0)]  # every page released by now
+        raw = [value for _, value, _ in mapped_lines(found, 0)]  # every page released by now
     # Lazy strings read after their pages were released come back from the page cache.
     assert [materialized(value) for value in raw] == records
 
@@ -101,6 +119,6 @@ def test_documents_and_json_lines_are_told_apart_with_or_without_populating(
     one = write(tmp_path / "doc.json", json.dumps(doc) + "\n")
     lines = write(tmp_path / "batch.jsonl", json.dumps(doc) + "\n" + json.dumps(doc) + "\n")
     with open(one, "rb") as fh:
-        assert materialized(one_line_document(fh, 1)) == doc
+        assert materialized(one_line_document(fh, 1)[0]) == doc
     with open(lines, "rb") as fh:
         assert one_line_document(fh, 1) is NOT_ONE_DOCUMENT

@@ -335,11 +335,14 @@ def test_hostile_templates_stay_inside(tmp_path: Path, template: str) -> None:
     assert all(p.parent == out for p in files_under(tmp_path / "sandbox"))
 
 
-def test_lone_surrogate_in_an_id_is_saved_and_logged(tmp_path: Path) -> None:
+def test_lone_surrogate_in_an_id_is_replaced_saved_and_logged(tmp_path: Path) -> None:
     out = tmp_path / "out"
     report = imgcall.save_images([item("x\ud800y", png())], out)
-    assert [p.name for p in report.paths] == ["x_y.png"]
-    assert manifest_lines(out)[0]["id"] == "x\ud800y"
+    assert [p.name for p in report.paths] == ["x\ufffdy.png"]
+    (line,) = manifest_lines(out)
+    assert line["id"] == "x\ufffdy" and line["outcome"] == "saved"
+    (warning,) = line["warnings"]
+    assert "lone surrogate (U+D800)" in warning and warning.endswith("at #/0/id")
 
 
 def test_long_ids_stay_distinct(tmp_path: Path) -> None:

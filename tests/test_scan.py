@@ -309,5 +309,8 @@ def test_deeply_nested_json_text_is_read_or_refused_never_a_foreign_error() -> N
         return b'{"output": ' + b"[" * depth + b"]" * depth + b"}"
 
     assert list(imgcall.iter_calls(nested(300))) == []  # deep, but nothing to find
-    with pytest.raises(InvalidInputError, match=r"recursion limit exceeded \(line 1, column"):
+    with pytest.raises(
+        InvalidInputError,
+        match=r"nested too deeply to read \(5001 levels\) \(line 1, column 5011\)",
+    ):
         list(imgcall.iter_calls(nested(5000)))
