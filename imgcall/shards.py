@@ -83,6 +83,9 @@ class Shard:
     """End of the byte range (exclusive); ``None`` for a whole input."""
     first_line: int = 0
     """Lines of the file before ``start`` (so line numbers read as in the whole file)."""
+    occurrence: int = 0
+    """How many shards of the run before this one read the same bytes (an input given
+    twice): each has its own record, since the second finds the first's files."""
 
     @property
     def shippable(self) -> bool:
@@ -113,30 +116,24 @@ def members(raw: object) -> Iterator[object]:
 def plan(sources: list[object]) -> Iterator[Shard]:
     """The shards of a run over ``sources``, in input order (lazily: one input at a time)."""
     number = 0
+    seen: dict[tuple[object, ...], int] = {}
     for raw in sources:
         for member in members(raw):
             source, label, stem = _describe_source(member)
             local = _local_file(source)
             identity, size = _identity(source, local)
+            pieces: Iterator[tuple[int, int | None, int]] | None = None
             if local is not None and identity is not None and size >= 2 * SHARD_BYTES:
-                ranges = _ranges(local, size)
-                if ranges is not None:
-                    for start, end, first_line in ranges:
-                        yield Shard(
-                            number,
-                            member,
-                            label,
-                            stem,
-                            identity,
-                            end - start,
-                            start,
-                            end,
-                            first_line,
-                        )
-                        number += 1
-                    continue
-            yield Shard(number, member, label, stem, identity, size)
-            number += 1
+                pieces = _ranges(local, size)
+            for start, end, first_line in pieces or [(0, None, 0)]:
+                again = seen.get((label, identity, start, end), 0)
+                if identity is not None:
+                    seen[(label, identity, start, end)] = again + 1
+                length = size if end is None else end - start
+                yield Shard(
+                    number, member, label, stem, identity, length, start, end, first_line, again
+                )
+                number += 1
 
 
 def shard_key(shard: Shard, fingerprint: str) -> str | None:
@@ -144,7 +141,15 @@ def shard_key(shard: Shard, fingerprint: str) -> str | None:
     if shard.identity is None:
         return None
     text = json.dumps(
-        [_FORMAT, shard.label, shard.identity, shard.start, shard.end, fingerprint],
+        [
+            _FORMAT,
+            shard.label,
+            shard.identity,
+            shard.start,
+            shard.end,
+            shard.occurrence,
+            fingerprint,
+        ],  # fmt: skip
         ensure_ascii=True,
     )
     return hashlib.sha256(text.encode("ascii")).hexdigest()[:32]
@@ -208,7 +213,7 @@ def _url_identity(url: str) -> tuple[str | None, int]:
 # -- byte ranges ------------------------------------------------------------------------
 
 
-def _ranges(path: Path, size: int) -> Iterator[tuple[int, int, int]] | None:
+def _ranges(path: Path, size: int) -> Iterator[tuple[int, int | None, int]] | None:
     """``(start, end, lines before start)`` for each range of a batch JSON Lines file.
 
     ``None`` when the file is not one to cut: not plain JSON Lines (compressed, a BOM, a
@@ -226,7 +231,7 @@ def _ranges(path: Path, size: int) -> Iterator[tuple[int, int, int]] | None:
     return _cut(mapped, size)
 
 
-def _cut(mapped: mmap.mmap, size: int) -> Iterator[tuple[int, int, int]]:
+def _cut(mapped: mmap.mmap, size: int) -> Iterator[tuple[int, int | None, int]]:
     try:
         start, lines = 0, 0
         while start < size:
@@ -266,18 +271,31 @@ def _is_batch_lines(mapped: mmap.mmap) -> bool:
 
 
 def count_lines(data: Any, start: int, end: int) -> int:
-    """Newlines in ``data[start:end]``: find() over long lines, count() over short ones."""
-    lines, pos = 0, start
+    """Newlines in ``data[start:end]``: find() over long lines, count() over short ones.
+
+    A memory map's pages are released as they are passed (the file is read, not kept).
+    """
+    lines, pos, released = 0, start, start
+    release = getattr(data, "madvise", None)
+    page = mmap.PAGESIZE
     while pos < end:
         newline = data.find(b"\n", pos, end)
         if newline < 0:
             break
         lines += 1
         pos = newline + 1
+        if release is not None and pos - released >= _RELEASE_EVERY:
+            upto = pos // page * page
+            base = released // page * page
+            release(mmap.MADV_DONTNEED, base, upto - base)
+            released = upto
         if lines >= 64 and (pos - start) // lines < _SHORT_LINES:
             step = 8 * 1024 * 1024  # many short lines: a slice at a time
             for chunk in range(pos, end, step):
                 lines += data[chunk : min(chunk + step, end)].count(b"\n")
+                if release is not None:
+                    base = chunk // page * page
+                    release(mmap.MADV_DONTNEED, base, min(chunk + step, end) // page * page - base)
             break
     return lines
 

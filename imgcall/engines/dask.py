@@ -78,7 +78,7 @@ def _client(scheduler: object) -> tuple[Any, bool]:
     try:
         if scheduler is None:
             return Client(), True
-        return Client(str(scheduler), timeout=30), True
+        return Client(str(scheduler), timeout=10), True
     except (OSError, TimeoutError, ValueError) as exc:
         raise EngineError(
             f"cannot reach the Dask scheduler {scheduler or '(from the Dask configuration)'}: {exc}"

@@ -1,0 +1,242 @@
+"""Engines (imgcall.engines): every engine writes what the threads engine writes.
+
+The processes engine runs real worker processes, the dask engine a real
+``dask.distributed`` LocalCluster with two worker processes; each run is compared with
+a threads run of the same inputs, file by file and manifest line by manifest line.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import imgcall
+from imgcall.cli import cli
+from imgcall.engines import threads as threads_engine
+from imgcall.pipeline import Input
+from imgcall.shardlog import SHARDS_FOLDER
+from imgcall.writing import TEMP_SUFFIX
+from tests.shardkit import clash_inputs, files, manifest_lines, small_shards, write_batch
+
+
+@pytest.fixture(scope="module")
+def dask_client() -> Iterator[Any]:
+    """A real local Dask cluster: two worker processes, one thread each."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    client = distributed.Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def _inputs(tmp_path: Path) -> list[object]:
+    """Inputs that exercise naming across shards: clashing ids, a cut file, a failure."""
+    clashes = clash_inputs(tmp_path / "in")
+    batch = write_batch(tmp_path / "in" / "batch.jsonl", 80, broken=30)
+    return [*clashes, str(batch), clashes[1]]
+
+
+def _run(inputs: list[object], out: Path, **options: Any) -> imgcall.SaveReport:
+    return imgcall.save_images(inputs, out, **options)
+
+
+def _same_as_threads(tmp_path: Path, engine: str, **options: Any) -> None:
+    inputs = _inputs(tmp_path)
+    reference = tmp_path / "threads"
+    other = tmp_path / engine
+    expected = _run(inputs, reference, **{k: v for k, v in options.items() if k != "scheduler"})
+    got = _run(inputs, other, engine=engine, workers=2, **options)
+    assert got.counts() == expected.counts()
+    assert got.counts()["failed"] == 2  # the error line and the broken line
+    assert files(other) == files(reference)
+    assert manifest_lines(other) == manifest_lines(reference)
+    if options.get("name", "{id}") == "{id}":
+        assert {"dup.png", "dup-1.png", "same.png"} <= set(files(reference))  # -1: a clash
+    assert not [p for p in other.iterdir() if p.name.endswith(TEMP_SUFFIX)]
+
+
+@pytest.mark.parametrize("template", ["{id}", "{index:04d}-{custom_id}"])
+def test_processes_write_what_threads_write(tmp_path: Path, monkeypatch, template: str) -> None:
+    small_shards(monkeypatch)
+    _same_as_threads(tmp_path, "processes", name=template)
+
+
+def test_processes_with_converting_and_inputs_only_this_process_can_read(
+    tmp_path: Path, monkeypatch
+) -> None:
+    small_shards(monkeypatch)
+    batch = write_batch(tmp_path / "batch.jsonl", 40)
+    stream_text = batch.read_bytes()
+    outs = {}
+    for engine in ("threads", "processes"):
+        stdin = Input(io.BytesIO(stream_text), "<stdin>", "stdin")
+        out = tmp_path / engine
+        report = imgcall.save_images(
+            [str(batch), stdin, str(batch)], out, engine=engine, convert="webp", workers=2
+        )
+        assert report.counts()["saved"] == 39
+        outs[engine] = out
+    assert files(outs["processes"]) == files(outs["threads"])
+    assert manifest_lines(outs["processes"]) == manifest_lines(outs["threads"])
+
+
+@pytest.mark.slow
+def test_dask_writes_what_threads_write(tmp_path: Path, monkeypatch, dask_client: Any) -> None:
+    small_shards(monkeypatch)
+    _same_as_threads(tmp_path, "dask", scheduler=dask_client)
+
+
+@pytest.mark.slow
+def test_dask_retries_the_shard_of_a_lost_worker(
+    tmp_path: Path, monkeypatch, dask_client: Any
+) -> None:
+    small_shards(monkeypatch)
+    batch = write_batch(tmp_path / "batch.jsonl", 400, side=90)
+    expected = imgcall.save_images([str(batch)], tmp_path / "threads")
+    pids = list(dask_client.run(os.getpid).values())
+    out = tmp_path / "dask"
+    killed: list[int] = []
+
+    def kill_one_worker() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not killed:
+            if any(p.name.endswith(TEMP_SUFFIX) for p in out.glob(".*")):  # a task is staging
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+            time.sleep(0.005)
+
+    killer = threading.Thread(target=kill_one_worker, daemon=True)
+    killer.start()
+    report = imgcall.save_images([str(batch)], out, engine="dask", scheduler=dask_client, workers=2)
+    killer.join()
+    assert killed, "no worker was killed: the run ended before a task started staging"
+    assert report.counts() == expected.counts()
+    assert files(out) == files(tmp_path / "threads")
+    assert manifest_lines(out) == manifest_lines(tmp_path / "threads")
+    assert not [p for p in out.iterdir() if p.name.endswith(TEMP_SUFFIX)]
+
+
+def _read_shards(monkeypatch) -> list[str]:
+    """Record which shards the threads engine reads (the real reader, observed)."""
+    read: list[str] = []
+    real = threads_engine.shard_units
+
+    def observed(shard, *args):
+        read.append(shard.describe())
+        return real(shard, *args)
+
+    monkeypatch.setattr(threads_engine, "shard_units", observed)
+    return read
+
+
+@pytest.mark.parametrize("engine", ["threads", "processes"])
+def test_a_rerun_skips_the_shards_that_are_done(tmp_path: Path, monkeypatch, engine) -> None:
+    small_shards(monkeypatch)
+    inputs = _inputs(tmp_path)
+    out = tmp_path / "out"
+    first = imgcall.save_images(inputs, out, engine=engine, workers=2)
+    records = list((out / SHARDS_FOLDER).iterdir())
+    shards = len(records)
+    assert shards > 5
+    read = _read_shards(monkeypatch)
+    again = imgcall.save_images(inputs, out)
+    assert read == []  # a broken line is the input's problem: its shard is done too
+    assert again.counts()["exists"] == first.counts()["saved"] + first.counts()["exists"]
+    assert again.counts()["failed"] == first.counts()["failed"]
+    rerun = manifest_lines(out)
+    fresh = tmp_path / "fresh"
+    imgcall.save_images(inputs, fresh)
+    imgcall.save_images(inputs, fresh, name="{id}", manifest=True)
+    assert _without_paths(rerun) == _without_paths(manifest_lines(fresh))
+
+
+def _without_paths(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in row.items() if k != "path"} for row in rows]
+
+
+def test_a_killed_run_resumes_where_it_stopped(tmp_path: Path, monkeypatch) -> None:
+    small_shards(monkeypatch)
+    batch = write_batch(tmp_path / "batch.jsonl", 120)
+    out = tmp_path / "out"
+    records = imgcall.iter_save([str(batch)], out, engine="processes", workers=2)
+    for _ in range(70):  # stop half way, as a killed run does
+        next(records)
+    records.close()
+    assert not [p for p in out.iterdir() if p.name.endswith(TEMP_SUFFIX)]
+    done = len(list((out / SHARDS_FOLDER).iterdir()))
+    read = _read_shards(monkeypatch)
+    report = imgcall.save_images([str(batch)], out)
+    total = len(list((out / SHARDS_FOLDER).iterdir()))
+    assert 0 < done < total and len(read) == total - done
+    assert report.counts()["saved"] + report.counts()["exists"] == 119
+    expected = tmp_path / "whole"
+    imgcall.save_images([str(batch)], expected)
+    assert files(out) == files(expected)
+
+
+def test_a_changed_earlier_input_makes_later_shards_read_again(tmp_path: Path, monkeypatch):
+    """Names after a clash depend on earlier shards: a record that no longer holds is
+    not used (here the second input's dup-1.png would now be dup.png)."""
+    small_shards(monkeypatch)
+    first, second = clash_inputs(tmp_path / "in")
+    out = tmp_path / "out"
+    imgcall.save_images([first, second], out)
+    assert "dup-1.png" in files(out)
+    Path(first).write_text(json.dumps({"output": []}) + " ")
+    read = _read_shards(monkeypatch)
+    report = imgcall.save_images([first, second], out, on_conflict="rename")
+    assert len(read) == 2  # the first changed; the second's record no longer holds
+    assert sorted(r.path.name for r in report.records if r.path) == ["dup-1.png", "same.png"] or (
+        sorted(r.path.name for r in report.records if r.path) == ["dup-2.png", "same.png"]
+    )
+
+
+def test_the_cli_engine_options(tmp_path: Path, monkeypatch) -> None:
+    small_shards(monkeypatch)
+    batch = write_batch(tmp_path / "batch.jsonl", 40)
+    runner = CliRunner()
+    result = runner.invoke(
+        cli,
+        ["extract", str(batch), "-o", str(tmp_path / "out"), "--engine", "processes", "-j", "2"],
+    )
+    assert result.exit_code == 1, result.output  # the error line
+    assert result.stdout.count("\n") == 39
+    assert "39 saved" in result.stderr
+    bad = runner.invoke(cli, ["extract", str(batch), "--engine", "spark"])
+    assert bad.exit_code == 2 and "spark" in bad.stderr
+
+
+def test_the_cli_says_when_dask_cannot_be_reached(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    batch = write_batch(tmp_path / "batch.jsonl", 2)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "extract",
+            str(batch),
+            "-o",
+            str(tmp_path / "out"),
+            "--engine",
+            "dask",
+            "--dask-scheduler",
+            "tcp://127.0.0.1:9",
+        ],  # fmt: skip
+    )
+    assert result.exit_code == 2, result.output
+    assert "cannot reach the Dask scheduler tcp://127.0.0.1:9" in result.stderr
+    assert not (tmp_path / "out").exists()
