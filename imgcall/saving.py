@@ -559,11 +559,12 @@ class _Run:
             self.placed = True
         if self.manifest is None:
             return None
+        line = record.to_json()
         if book and self.book is not None:
-            self.book.add(record, record.to_json())
+            self.book.add(record, line)
         try:
             if not self.placed:
-                self._hold(record)
+                self._hold(record, line)
                 return None
             if self.held is not None:
                 held, self.held = self.held, None
@@ -571,19 +572,19 @@ class _Run:
                     held.seek(0)
                     for line in held:
                         self.manifest.write_line(line.rstrip("\n"))
-            self.manifest.write(record)
+            self.manifest.write_line(line)
         except OutputError as exc:
             return self._stop_manifest(exc)
         return None
 
-    def _hold(self, record: ItemRecord) -> None:
+    def _hold(self, record: ItemRecord, line: str) -> None:
         """Keep a manifest line back until the run places its first image."""
         try:
             if self.held is None:
                 self.held = SpooledTemporaryFile(  # noqa: SIM115 - closed by records()
                     max_size=_HELD_IN_MEMORY, mode="w+", encoding="utf-8", newline="\n"
                 )
-            self.held.write(record.to_json() + "\n")
+            self.held.write(line + "\n")
         except OSError as exc:  # the temporary file spilled to a full disk
             assert self.manifest is not None
             raise OutputError(

@@ -123,9 +123,11 @@ def record_from_dict(data: dict[str, Any]) -> ItemRecord:
         kind = getattr(_errors, str(data.get("error_type")), None)
         cls = kind if isinstance(kind, type) and issubclass(kind, ImgcallError) else ImgcallError
         error = cls(
-            str(data["error"]), id=data.get("id"), location=data.get("location"),
+            str(data["error"]),
+            id=data.get("id"),
+            location=data.get("location"),
             code=data.get("error_code"),
-        )  # fmt: skip
+        )
     path = data.get("path")
     return ItemRecord(
         index=data.get("index"),
@@ -212,9 +214,14 @@ class ShardBook:
         self.encounters.append((name, sha256))
 
     def end(
-        self, shard: Shard, key: str | None, units: int, complete: bool, index_start: int,
+        self,
+        shard: Shard,
+        key: str | None,
+        units: int,
+        complete: bool,
+        index_start: int,
         writable: bool,
-    ) -> OutputError | None:  # fmt: skip
+    ) -> OutputError | None:
         """The current shard ended: write its record if it qualifies; the error, if any."""
         lines, encounters, unwritten = self.lines, self.encounters, self.unwritten
         self.lines, self.encounters, self.unwritten = [], [], False

@@ -149,7 +149,7 @@ def shard_key(shard: Shard, fingerprint: str) -> str | None:
             shard.end,
             shard.occurrence,
             fingerprint,
-        ],  # fmt: skip
+        ],
         ensure_ascii=True,
     )
     return hashlib.sha256(text.encode("ascii")).hexdigest()[:32]

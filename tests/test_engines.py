@@ -235,8 +235,51 @@ def test_the_cli_says_when_dask_cannot_be_reached(tmp_path: Path) -> None:
             "dask",
             "--dask-scheduler",
             "tcp://127.0.0.1:9",
-        ],  # fmt: skip
+        ],
     )
     assert result.exit_code == 2, result.output
     assert "cannot reach the Dask scheduler tcp://127.0.0.1:9" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_processes_run_cleanly(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    batch = write_batch(tmp_path / "batch.jsonl", 3000, side=40)
+    out = tmp_path / "out"
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "imgcall",
+            "extract",
+            str(batch),
+            "-o",
+            str(out),
+            "--engine",
+            "processes",
+            "-j",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    manifest = out / "imgcall-manifest.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (manifest.exists() and manifest.stat().st_size):
+        time.sleep(0.01)
+    child.send_signal(signal.SIGINT)  # what the terminal sends the foreground run
+    stdout, stderr = child.communicate(timeout=60)
+    assert child.returncode == 130, stderr.decode()[-2000:]
+    assert b"interrupted" in stderr
+    rows = manifest_lines(out)
+    assert 0 < len(rows) < 3000
+    for row in rows:
+        if row["outcome"] == "saved":
+            assert (
+                Path(row["path"].replace("OUT", str(out.resolve()))).stat().st_size == row["bytes"]
+            )
+    assert len(stdout.splitlines()) == sum(r["outcome"] == "saved" for r in rows)
+    assert not [p for p in out.iterdir() if p.name.endswith(TEMP_SUFFIX)]

@@ -50,8 +50,8 @@ def test_each_image_is_one_object_and_the_manifest_is_beside_them(tmp_path, memo
     assert sorted(objects) == ["dup-1.png", "dup.png", "imgcall-manifest.jsonl", "same.png"]
     assert objects["dup.png"] == png((200, 0, 0)) and objects["dup-1.png"] == png((0, 0, 200))
     assert report.out_dir == ObjectPath(memory_url)
-    assert [str(p) for p in report.paths] == [f"{memory_url}/{n}" for n in
-                                              ("dup.png", "same.png", "dup-1.png", "same.png")]  # fmt: skip
+    names = ("dup.png", "same.png", "dup-1.png", "same.png")
+    assert [str(p) for p in report.paths] == [f"{memory_url}/{n}" for n in names]
     rows = _manifest(memory_url)
     assert [r["outcome"] for r in rows] == ["saved", "saved", "saved", "exists"]
     assert rows[0]["path"] == f"{memory_url}/dup.png"
@@ -70,8 +70,12 @@ def test_the_conflict_policy_holds(tmp_path, memory_url) -> None:
     again = imgcall.save_images(inputs, memory_url)
     assert again.counts()["exists"] == 4 and again.counts()["saved"] == 0
     other = tmp_path / "other.json"
-    item = {"type": "image_generation_call", "id": "dup", "status": "completed",
-            "result": b64(png((0, 200, 0)))}  # fmt: skip
+    item = {
+        "type": "image_generation_call",
+        "id": "dup",
+        "status": "completed",
+        "result": b64(png((0, 200, 0))),
+    }
     other.write_text(json.dumps(item))
     refused = imgcall.save_images([str(other)], memory_url)
     (record,) = refused.records
@@ -187,8 +191,18 @@ def test_the_cli_writes_to_s3(tmp_path, bucket) -> None:
     endpoint = json.dumps(bucket["options"]["client_kwargs"])
     result = CliRunner().invoke(
         cli,
-        ["extract", str(batch), "-o", url, "--storage-option", f"client_kwargs={endpoint}",
-         "--engine", "processes", "-j", "2"],  # fmt: skip
+        [
+            "extract",
+            str(batch),
+            "-o",
+            url,
+            "--storage-option",
+            f"client_kwargs={endpoint}",
+            "--engine",
+            "processes",
+            "-j",
+            "2",
+        ],
     )
     assert result.exit_code == 1, result.output  # line 8 is an error line
     lines = result.stdout.splitlines()
@@ -204,8 +218,14 @@ def test_an_unreachable_store_is_a_usage_error(tmp_path: Path, s3_endpoint: str)
     endpoint = json.dumps({"endpoint_url": s3_endpoint})
     result = CliRunner().invoke(
         cli,
-        ["extract", str(batch), "-o", "s3://no-such-bucket-imgcall/x",
-         "--storage-option", f"client_kwargs={endpoint}"],  # fmt: skip
+        [
+            "extract",
+            str(batch),
+            "-o",
+            "s3://no-such-bucket-imgcall/x",
+            "--storage-option",
+            f"client_kwargs={endpoint}",
+        ],
         env={"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
     )
     assert result.exit_code == 2, result.output

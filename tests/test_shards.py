@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def test_a_large_batch_file_is_cut_at_line_ends(tmp_path: Path, monkeypatch) -> 
     shards = list(plan([str(path)]))
     assert len(shards) > 3
     assert shards[0].start == 0 and shards[-1].end == len(data)
-    for before, after in zip(shards, shards[1:], strict=False):
+    for before, after in itertools.pairwise(shards):
         assert before.end == after.start
         assert data[after.start - 1 : after.start] == b"\n"  # cut right after a line end
         assert after.first_line == data[: after.start].count(b"\n")
@@ -71,15 +72,22 @@ def test_files_that_are_not_cut(tmp_path: Path, monkeypatch, kind: str) -> None:
     elif kind == "gzip":
         path.write_bytes(gzip.compress(write_batch(tmp_path / "b.jsonl", 120).read_bytes()))
     elif kind == "document":
-        items = [{"type": "image_generation_call", "id": f"ig{n}", "status": "completed",
-                  "result": b64(noise_png(60, seed=n))} for n in range(60)]  # fmt: skip
+        items = [
+            {
+                "type": "image_generation_call",
+                "id": f"ig{n}",
+                "status": "completed",
+                "result": b64(noise_png(60, seed=n)),
+            }
+            for n in range(60)
+        ]
         path.write_text(json.dumps({"output": items}, indent=1))
     else:  # Responses stream events carry state from line to line: never cut
         with open(path, "w") as out:
             for n in range(3000):
-                event = {"type": "response.output_item.done", "output_index": n,
-                         "item": {"type": "image_generation_call", "id": f"ig{n}",
-                                  "status": "completed", "result": b64(png((n % 255, 9, 9)))}}  # fmt: skip
+                result = b64(png((n % 255, 9, 9)))
+                item = {"type": "image_generation_call", "id": f"ig{n}", "status": "completed"}
+                event = {"type": "response.output_item.done", "item": {**item, "result": result}}
                 out.write(json.dumps(event) + "\n")
     assert path.stat().st_size > 2 * SMALL_SHARD or kind == "small"
     shards = list(plan([str(path)]))
