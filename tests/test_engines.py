@@ -281,5 +281,9 @@ def test_ctrl_c_stops_a_processes_run_cleanly(tmp_path: Path) -> None:
             assert (
                 Path(row["path"].replace("OUT", str(out.resolve()))).stat().st_size == row["bytes"]
             )
-    assert len(stdout.splitlines()) == sum(r["outcome"] == "saved" for r in rows)
+    saved = {r["path"].replace("OUT", str(out.resolve())) for r in rows if r["outcome"] == "saved"}
+    printed = set(stdout.decode().splitlines())
+    # Every printed file is in the manifest; Ctrl-C may land between a file's manifest
+    # line and its printing, never inside a file.
+    assert printed <= saved and len(saved - printed) <= 1
     assert not [p for p in out.iterdir() if p.name.endswith(TEMP_SUFFIX)]
