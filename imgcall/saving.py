@@ -570,8 +570,8 @@ class _Run:
                 held, self.held = self.held, None
                 with held:
                     held.seek(0)
-                    for line in held:
-                        self.manifest.write_line(line.rstrip("\n"))
+                    for kept in held:
+                        self.manifest.write_line(kept.rstrip("\n"))
             self.manifest.write_line(line)
         except OutputError as exc:
             return self._stop_manifest(exc)

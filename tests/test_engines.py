@@ -199,11 +199,14 @@ def test_a_changed_earlier_input_makes_later_shards_read_again(tmp_path: Path, m
     assert "dup-1.png" in files(out)
     Path(first).write_text(json.dumps({"output": []}) + " ")
     read = _read_shards(monkeypatch)
-    report = imgcall.save_images([first, second], out, on_conflict="rename")
+    report = imgcall.save_images([first, second], out)
     assert len(read) == 2  # the first changed; the second's record no longer holds
-    assert sorted(r.path.name for r in report.records if r.path) == ["dup-1.png", "same.png"] or (
-        sorted(r.path.name for r in report.records if r.path) == ["dup-2.png", "same.png"]
-    )
+    # Read again, the second input's blue "dup" now wants dup.png, where the first
+    # run's red one is: a clash with a file from before (not "dup-1.png, exists", as
+    # the old record said); "same" is same.png, as before.
+    (dup, same) = report.records
+    assert dup.outcome == "failed" and isinstance(dup.error, imgcall.OutputExistsError)
+    assert (same.outcome, same.path.name, same.duplicate_of) == ("exists", "same.png", None)
 
 
 def test_the_cli_engine_options(tmp_path: Path, monkeypatch) -> None:

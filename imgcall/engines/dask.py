@@ -68,11 +68,12 @@ def stream(shards: Iterator[Shard], job: Job) -> Iterator[Streamed]:
 def _client(scheduler: object) -> tuple[Any, bool]:
     """The Client to use, and whether this run made it (and must close it)."""
     try:
-        from distributed import Client
+        import distributed
     except ImportError as exc:
         raise EngineError(
             "the dask engine needs dask.distributed: pip install 'imgcall[dask]'"
         ) from exc
+    Client: Any = distributed.Client  # partly typed: called as Any
     if isinstance(scheduler, Client):
         return scheduler, False
     try:
