@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench import corpora
+from bench.engines import run_engines
 from bench.plot import plot
 from bench.providers import run_providers
 
@@ -49,6 +50,8 @@ class Run:
     images: int | None
     returncode: int
     page_bytes: int | None = None
+    extra: dict[str, float] = field(default_factory=dict)
+    """Anything else the variant reported (CPU seconds of its workers, ...)."""
 
 
 @dataclass
@@ -94,10 +97,12 @@ def run_once(argv: list[str], out: Path | None, extra_env: dict[str, str] | None
     images: int | None = None
     last = proc.stdout.strip().splitlines()[-1:] if proc.stdout.strip() else []
     page_bytes = None
+    extra: dict[str, float] = {}
     if last and last[0].startswith(b'{"seconds"'):
         info = json.loads(last[0])
         work, images = info["seconds"], info["images"]
         page_bytes = info.get("page_bytes")
+        extra = {k: v for k, v in info.items() if k not in ("seconds", "images", "page_bytes")}
     elif out is not None and out.is_dir():
         images = sum(1 for p in out.rglob("*") if p.suffix in (".png", ".jpg", ".webp", ".gif"))
     if proc.returncode != 0:
@@ -105,7 +110,7 @@ def run_once(argv: list[str], out: Path | None, extra_env: dict[str, str] | None
             f"  ! {' '.join(args[2:5])}... exited {proc.returncode}: {proc.stderr[-500:]!r}\n"
         )
     rss = float(rss_text) if rss_text else float("nan")
-    return Run(wall, work, rss, images, proc.returncode, page_bytes)
+    return Run(wall, work, rss, images, proc.returncode, page_bytes, extra)
 
 
 def measure(variants: list[Variant], reps: int, scratch: Path, label: str) -> None:
@@ -323,6 +328,24 @@ def run_all(scratch: Path, reps: int, *, quick: bool, big: bool) -> dict[str, ob
         script=script,
         cli=cli,
         interp_rss=interp.median("rss_mb"),
+    )
+    scenarios.update(more)
+    targets += more_targets
+
+    # 6b. Engines (issue 16): processes against threads and the ideal split; the CPU
+    # figures of the scaling model in bench/README.md.
+    more, more_targets = run_engines(
+        scratch,
+        reps,
+        quick,
+        jsonl,
+        cli=cli,
+        script=script,
+        variant=_variant,
+        measure=measure,
+        ratio=ratio,
+        target=_target,
+        target_cls=Target,
     )
     scenarios.update(more)
     targets += more_targets

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .errors import (
         CorruptImageError,
         EmptyResultError,
+        EngineError,
         ImageGenerationFailedError,
         ImageNotReadyError,
         ImageTooLargeError,
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from .items import ImageGenerationStatus, Location
     from .models import ImageGenerationCall, parse_call
     from .notebook import watch
+    from .objectstore import ObjectPath
     from .provenance import Provenance, read_provenance
     from .records import ItemRecord, SaveReport
     from .saving import iter_save, save_images
@@ -53,6 +55,7 @@ _EXPORTS: dict[str, str] = {
     "CorruptImageError": "errors",
     "DecodedImage": "image",
     "EmptyResultError": "errors",
+    "EngineError": "errors",
     "Gallery": "gallery",
     "GalleryReport": "htmlpage",
     "ImageGenerationCall": "models",
@@ -68,6 +71,7 @@ _EXPORTS: dict[str, str] = {
     "ItemRecord": "records",
     "Limits": "decoding",
     "Location": "items",
+    "ObjectPath": "objectstore",
     "OutputError": "errors",
     "OutputExistsError": "errors",
     "OutputLockedError": "errors",
@@ -92,6 +96,7 @@ __all__ = [
     "CorruptImageError",
     "DecodedImage",
     "EmptyResultError",
+    "EngineError",
     "Gallery",
     "GalleryReport",
     "ImageGenerationCall",
@@ -107,6 +112,7 @@ __all__ = [
     "ItemRecord",
     "Limits",
     "Location",
+    "ObjectPath",
     "OutputError",
     "OutputExistsError",
     "OutputLockedError",

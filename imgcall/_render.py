@@ -16,6 +16,7 @@ from .image import human_bytes
 
 if TYPE_CHECKING:
     from .htmlpage import GalleryReport
+    from .objectstore import ObjectPath
     from .records import ItemRecord, RunCounts
 
 __all__ = [
@@ -80,7 +81,7 @@ def problem_line(record: ItemRecord) -> str:
 
 
 def saved_lines(
-    record: ItemRecord, out_dir: Path, *, as_json: bool, quiet: bool
+    record: ItemRecord, out_dir: Path | ObjectPath, *, as_json: bool, quiet: bool
 ) -> Iterator[tuple[str, bool]]:
     """What ``imgcall extract`` prints for one record, as ``(line, to_stderr)`` in order.
 
@@ -119,7 +120,9 @@ def saved_lines(
         yield f"warning: {where}: {_who(record)}: {printable(cli_words(note))}", True
 
 
-def extract_summary(counts: RunCounts, *, convert: str | None, manifest: Path | None) -> list[str]:
+def extract_summary(
+    counts: RunCounts, *, convert: str | None, manifest: Path | ObjectPath | None
+) -> list[str]:
     """The closing lines of ``imgcall extract``: a note on re-encoded images, the totals."""
     lines = []
     if counts.provenance_lost:

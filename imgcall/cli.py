@@ -26,7 +26,6 @@ Library modules are imported inside the commands, so ``imgcall --version`` and
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import warnings
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import click
 
 from . import __version__
+from ._cli_scale import out_folder, parse_storage_options, scale_options, workers_for
 
 if TYPE_CHECKING:
     from ._progress import CountingReader, Progress
@@ -79,11 +79,11 @@ def exit_code_for(error: BaseException, *, whole_input: bool = True) -> int:
     ``whole_input=False`` marks a problem inside an input that was otherwise read (a
     broken line of JSON Lines): the rest of the input was saved, so that is a 1.
     """
-    from .errors import InvalidInputError, OutputLockedError
+    from .errors import EngineError, InvalidInputError, OutputLockedError
 
     if isinstance(error, InvalidInputError) and whole_input:
         return EXIT_USAGE
-    if isinstance(error, OutputLockedError):  # the run could not start at all
+    if isinstance(error, (OutputLockedError, EngineError)):  # the run could not start
         return EXIT_USAGE
     return EXIT_PROBLEMS
 
@@ -232,8 +232,9 @@ def _notes() -> Iterator[None]:
     "out_dir",
     default=".",
     show_default=True,
-    type=click.Path(file_okay=False, dir_okay=True, path_type=Path),
-    help="Folder to save the images in (created when needed).",
+    metavar="DIR",
+    help="Folder to save the images in (created when needed), or a URL in object "
+    "storage (s3://bucket/images/; pip install 'imgcall[remote]' and s3fs, gcsfs, ...).",
 )
 @click.option(
     "-n",
@@ -318,10 +319,10 @@ def _notes() -> Iterator[None]:
     "-j",
     "--jobs",
     type=click.IntRange(min=0),
-    default=1,
-    show_default=True,
+    default=None,
     metavar="N",
-    help="Decode on N threads (0: one per CPU).",
+    help="Decode on N threads, or N workers with --engine (0: one per CPU)  "
+    "[default: 1 thread; every CPU for processes and dask]",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option(
@@ -338,17 +339,10 @@ def _notes() -> Iterator[None]:
     is_flag=True,
     help="Write prompt and ids into each file (PNG iTXt, XMP); never into C2PA-signed files.",
 )
-@click.option(
-    "--storage-option",
-    "storage_options",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="An fsspec option for URL inputs (s3://...), e.g. anon=true; repeatable. "
-    "VALUE is read as JSON when it is JSON.",
-)
+@scale_options
 def extract(
     inputs: tuple[str, ...],
-    out_dir: Path,
+    out_dir: str,
     name: str,
     on_conflict: str,
     convert: str | None,
@@ -362,11 +356,13 @@ def extract(
     no_manifest: bool,
     no_discover: bool,
     as_json: bool,
-    jobs: int,
+    jobs: int | None,
     quiet: bool,
     sidecar: bool,
     html_page: bool,
     embed_metadata: bool,
+    engine: str,
+    dask_scheduler: str | None,
     storage_options: tuple[str, ...],
 ) -> None:
     """Save the images found in INPUT files (or standard input) into a folder.
@@ -387,6 +383,7 @@ def extract(
 
     INPUT may be a folder (every file in it), a gzip, bzip2, xz or zstd file, or a URL
     that fsspec reads (pip install 'imgcall[remote]' and s3fs, gcsfs, ...); never http(s).
+      imgcall extract big_batch.jsonl -o s3://bucket/images/ --engine processes
 
     \b
     Exit codes: 0 all saved, 1 some item could not be saved,
@@ -402,6 +399,9 @@ def extract(
 
     if html_page and no_manifest:
         raise click.UsageError("--html builds the page from the manifest: drop --no-manifest")
+    where = out_folder(out_dir)
+    if not isinstance(where, Path) and (html_page or sidecar):
+        raise click.UsageError("--html and --sidecar need a local output folder, not a URL")
     bar: Progress | None = None
     counter: CountingReader | None = None
     if not quiet and _stderr_is_tty():
@@ -409,12 +409,12 @@ def extract(
 
         bar, counter = for_inputs(inputs, _stdin(), sys.stderr)
     sources = _inputs(inputs, counter)
-    workers = jobs or os.cpu_count() or 1
+    workers = workers_for(jobs, engine, os.cpu_count())
     tally = _Tally()
     try:
         records = iter_save(
             sources,
-            out_dir,
+            where,
             name=name,
             on_conflict=on_conflict,  # type: ignore[arg-type]
             convert=convert,
@@ -427,7 +427,9 @@ def extract(
             discover=not no_discover,
             sidecar=sidecar,
             embed_metadata=embed_metadata,
-            storage_options=_storage_options(storage_options),
+            engine=engine,  # type: ignore[arg-type]
+            scheduler=dask_scheduler,
+            storage_options=parse_storage_options(storage_options),
         )
     except OutputError as exc:  # the folder cannot be made: found before any work
         _echo_err(f"error: {exc}")
@@ -438,7 +440,7 @@ def extract(
             try:
                 for record in records:
                     tally.add(record)
-                    lines = list(_render.saved_lines(record, out_dir, as_json=as_json, quiet=quiet))
+                    lines = list(_render.saved_lines(record, where, as_json=as_json, quiet=quiet))
                     if bar is not None and lines:
                         bar.clear()  # never print into the bar's line
                     for line, to_stderr in lines:
@@ -466,13 +468,14 @@ def extract(
         elif not quiet:
             counts = tally.counts
             written = not no_manifest and counts.placed and not counts.manifest_failed
-            manifest = out_dir / MANIFEST_NAME if written else None
+            manifest = where / MANIFEST_NAME if written else None
             for line in _render.extract_summary(counts, convert=convert, manifest=manifest):
                 _echo_err(line)
         if interrupted:
             _echo_err(_render.interrupted_line(tally.counts))
         elif html_page and code != EXIT_NO_IMAGES and not tally.counts.manifest_failed:
-            code = max(code, _gallery(out_dir, workers, quiet))
+            assert isinstance(where, Path)
+            code = max(code, _gallery(where, workers, quiet))
     except BrokenPipeError:
         raise _broken_pipe() from None
     raise SystemExit(code)
@@ -548,7 +551,7 @@ def ls_command(
             _inputs(inputs),
             partials=partials,
             discover=not no_discover,
-            storage_options=_storage_options(storage_options),
+            storage_options=parse_storage_options(storage_options),
         )
         try:
             for record in records:
@@ -639,20 +642,6 @@ def provenance_command(paths: tuple[Path, ...], as_json: bool) -> None:
     from . import _provenance_cli
 
     raise SystemExit(_provenance_cli.run(paths, as_json, click.echo, _echo_err))
-
-
-def _storage_options(values: Sequence[str]) -> dict[str, Any] | None:
-    """``--storage-option KEY=VALUE`` values as fsspec options (JSON values as JSON)."""
-    options: dict[str, Any] = {}
-    for value in values:
-        key, sep, text = value.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint="'--storage-option'")
-        try:
-            options[key] = json.loads(text)
-        except ValueError:
-            options[key] = text
-    return options or None
 
 
 def main() -> None:

@@ -14,8 +14,9 @@ The hierarchy, all rooted at one class so callers can catch everything at once::
      ├── ImageTooLargeError           the image exceeds the per-call `Limits`
      ├── CorruptImageError            the image is truncated or damaged
      ├── OutputExistsError            a different file already has the target name
-     └── OutputError                  the file cannot be written
-          └── OutputLockedError       another run is writing into the output folder
+     ├── OutputError                  the file cannot be written
+     │    └── OutputLockedError       another run is writing into the output folder
+     └── EngineError                  the engine cannot run (no dask, no scheduler)
 
 Each error carries the item ``id`` and its ``location`` where known, as attributes and
 in its message, so a person reading one line of output knows which item failed and why.
@@ -32,6 +33,7 @@ from typing import Any
 __all__ = [
     "CorruptImageError",
     "EmptyResultError",
+    "EngineError",
     "ImageGenerationFailedError",
     "ImageNotReadyError",
     "ImageTooLargeError",
@@ -202,6 +204,12 @@ class OutputLockedError(OutputError):
     A run waits a few seconds for the other to finish first; the message names it (pid,
     host, start time). The command line exits with 2 (the run could not start).
     """
+
+
+class EngineError(ImgcallError):
+    """The engine asked for cannot run: ``dask.distributed`` is not installed, or its
+    scheduler cannot be reached. Found before any input is read; the command line
+    exits with 2."""
 
 
 class ImgcallWarning(UserWarning):

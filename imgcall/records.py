@@ -24,6 +24,7 @@ from .image import DecodedImage
 from .writing import describe_os_error, temp_path
 
 if TYPE_CHECKING:
+    from .objectstore import ObjectPath
     from .pipeline import Ready, Unit
 
 __all__ = [
@@ -61,8 +62,9 @@ class ItemRecord:
     id: str | None
     status: str | None
     outcome: Outcome
-    path: Path | None = None
-    """The absolute path of the file holding the image (``None`` when nothing was saved)."""
+    path: Path | ObjectPath | None = None
+    """The absolute path of the file holding the image (``None`` when nothing was saved);
+    an `imgcall.ObjectPath` (its URL) for an output folder in object storage."""
     format: str | None = None
     width: int | None = None
     height: int | None = None
@@ -183,8 +185,8 @@ class SaveReport:
     ['/home/me/out/ig_1.png', '/home/me/out/ig_2.jpg']
     """
 
-    out_dir: Path
-    manifest: Path | None
+    out_dir: Path | ObjectPath
+    manifest: Path | ObjectPath | None
     """The manifest's path, or ``None`` when ``manifest=False``."""
     records: list[ItemRecord] = field(default_factory=list)
 
@@ -216,7 +218,7 @@ class SaveReport:
         return self._with("failed")
 
     @property
-    def paths(self) -> list[Path]:
+    def paths(self) -> list[Path | ObjectPath]:
         """The files that now hold this run's images (saved, overwritten or present)."""
         return [r.path for r in self._with("saved", "overwritten", "exists") if r.path is not None]
 
@@ -332,7 +334,7 @@ def image_record(
     unit: Unit,
     ready: Ready,
     outcome: Outcome,
-    path: Path | None,
+    path: Path | ObjectPath | None,
     duplicate_of: str | None = None,
 ) -> ItemRecord:
     """The record of an image that was saved (or found, for `list_images`) at ``path``."""

@@ -29,15 +29,26 @@ A run reads its inputs through `imgcall.pipeline`, names each image with
 - a run that writes the manifest owns the folder while it runs (`imgcall.folderlock`):
   a second run into the same folder waits a few seconds, then is refused with
   `OutputLockedError` naming the first, before it reads or writes anything;
-- decoding, checking, hashing and conversion run on ``workers`` threads; names are
-  chosen and files written in input order on the calling thread, so a run's result
-  never depends on timing.
+- decoding, checking, hashing and conversion run on ``workers`` threads, or, with
+  another ``engine``, in worker processes or on a Dask cluster (`imgcall.engines`);
+  names are chosen and files written in input order on the calling thread, so a run's
+  result never depends on timing or on the engine;
+- a run reads its inputs as shards (`imgcall.shards`: an input, or a byte range of a
+  large JSON Lines file); ``{index}`` counts across all of them. A shard's done record
+  (`imgcall.shardlog`) is written after its last manifest line, and a re-run into the
+  folder carries a finished shard's lines over without reading it again;
+- ``out_dir`` may be a URL in object storage (`imgcall.objectstore`: each image one
+  object written whole, the manifest and shard records beside them).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import os
-from collections.abc import Generator, Iterable, Iterator, Mapping
+import stat
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from pathlib import Path
 from tempfile import SpooledTemporaryFile
 from typing import TYPE_CHECKING, Any
@@ -59,7 +70,6 @@ from .naming import (
 from .pipeline import (
     Input,
     Options,
-    Prepared,
     Ready,
     Unit,
     as_sources,
@@ -94,6 +104,10 @@ from .writing import (
 
 if TYPE_CHECKING:
     from .decoding import Check, Limits
+    from .engines import Engine, ShardEnd, Streamed
+    from .objectstore import ObjectPath, RemoteFolder, RemoteManifest
+    from .shardlog import ShardBook
+    from .shards import Shard
     from .sidecar import Sidecars
 
 # Problems held back before a run's first image stay in memory up to this many bytes of
@@ -126,7 +140,7 @@ __all__ = [
 
 def save_images(
     source: object,
-    out_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str] | ObjectPath,
     *,
     name: str = "{id}",
     on_conflict: OnConflict = "error",
@@ -136,10 +150,12 @@ def save_images(
     limits: Limits | None = None,
     check: Check = "fast",
     strict_status: bool = False,
-    workers: int = 1,
+    workers: int | None = None,
     discover: bool = True,
     sidecar: bool = False,
     embed_metadata: bool = False,
+    engine: Engine = "threads",
+    scheduler: object = None,
     storage_options: Mapping[str, Any] | None = None,
 ) -> SaveReport:
     """Save every image found in ``source`` into ``out_dir``; return a `SaveReport`.
@@ -174,6 +190,15 @@ def save_images(
     saved unchanged instead, with a warning, since writing into it would break its
     signature (`imgcall.embedding`).
 
+    ``engine`` says where the work is done: ``"threads"`` (here, on ``workers``
+    threads; 1 by default), ``"processes"`` (``workers`` processes on this machine; all
+    cores by default) or ``"dask"`` (tasks on a ``dask.distributed`` cluster:
+    ``scheduler`` is its address or a ``Client``, by default Dask's own configuration;
+    ``pip install 'imgcall[dask]'``). Every engine gives the same files and the same
+    manifest; see `imgcall.engines`. ``out_dir`` may be a URL that fsspec writes
+    (``"s3://bucket/images/"``, ``pip install 'imgcall[remote]'``), configured the fsspec
+    way plus ``storage_options`` (see `imgcall.objectstore`).
+
     Items that cannot be decoded or written are ``"failed"`` records in the report; they
     never raise.
 
@@ -187,6 +212,8 @@ def save_images(
         ValueError: a bad argument (unknown template field, policy, format, ...),
             including a template that cannot give a sane file name (``{index:>999999999}``,
             see `check_template`), refused before anything is read or written.
+        EngineError: the engine cannot run (``dask.distributed`` missing, its scheduler
+            unreachable), before any input is read.
     """
     sources = as_sources(source)
     records = iter_save(
@@ -204,11 +231,12 @@ def save_images(
         discover=discover,
         sidecar=sidecar,
         embed_metadata=embed_metadata,
+        engine=engine,
+        scheduler=scheduler,
         storage_options=storage_options,
     )
-    report = SaveReport(
-        out_dir=Path(out_dir), manifest=Path(out_dir) / MANIFEST_NAME if manifest else None
-    )
+    where = _where(out_dir)
+    report = SaveReport(out_dir=where, manifest=where / MANIFEST_NAME if manifest else None)
     for record in records:
         if record.input_failed and record.error is not None:
             records.close()
@@ -223,7 +251,7 @@ def save_images(
 
 def iter_save(
     sources: Iterable[object],
-    out_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str] | ObjectPath,
     *,
     name: str = "{id}",
     on_conflict: OnConflict = "error",
@@ -233,10 +261,12 @@ def iter_save(
     limits: Limits | None = None,
     check: Check = "fast",
     strict_status: bool = False,
-    workers: int = 1,
+    workers: int | None = None,
     discover: bool = True,
     sidecar: bool = False,
     embed_metadata: bool = False,
+    engine: Engine = "threads",
+    scheduler: object = None,
     storage_options: Mapping[str, Any] | None = None,
 ) -> Generator[ItemRecord, None, None]:
     """Save the images of several inputs in one run, yielding an `ItemRecord` per item.
@@ -254,19 +284,77 @@ def iter_save(
     if convert is not None:
         check_convert(convert)
     check_template(name)
+    from .engines import Job, check_engine
+    from .engines import stream as engine_stream
+    from .engines.threads import run_shard
+    from .objectstore import is_output_url
+    from .shards import plan
+
+    check_engine(engine)
+    if workers is None:
+        workers = 1 if engine == "threads" else os.cpu_count() or 1
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
-    run = _Run(Path(out_dir), name, on_conflict, manifest)
-    probe_folder(run.folder)
+    remote = is_output_url(out_dir)
+    if remote and sidecar:
+        raise ValueError("sidecar=True needs a local output folder, not a URL")
+    run = _Run(out_dir, name, on_conflict, manifest, storage_options)
+    if run.remote is not None:
+        run.remote.probe()
+    else:
+        probe_folder(run.folder)
     if sidecar:
         from .sidecar import Sidecars
 
         run.sidecars = Sidecars()
     options = Options(
-        limits, check, strict_status, convert, stage_in=run.folder, embed_metadata=embed_metadata
+        limits,
+        check,
+        strict_status,
+        convert,
+        stage_in=None if remote else run.folder,
+        embed_metadata=embed_metadata,
     )
-    units = scan_units(list(sources), partials, discover, storage_options, exclude=run.folder)
-    return run.records(prepared(units, options, workers))
+    settings: list[object] = [name, on_conflict, convert, partials, check, strict_status]
+    settings += [discover, sidecar]
+    settings += [embed_metadata, limits.max_bytes if limits else None]
+    settings += [limits.max_pixels if limits else None]
+    job = Job(
+        options,
+        partials,
+        discover,
+        workers,
+        _fingerprint(settings),
+        done_keys=run.done_keys,
+        ship_bytes=remote,
+        scheduler=scheduler,
+        storage_options=storage_options,
+    )
+    exclude = run.folder if isinstance(run.folder, Path) else None
+    shards = plan(list(sources), storage_options, exclude)
+    return run.records(
+        engine_stream(engine, shards, job), lambda shard, key: run_shard(shard, key, job)
+    )
+
+
+def _fingerprint(settings: list[object]) -> str:
+    """The options that change what a run writes, as one short hash (for shard keys)."""
+    from ._version import __version__
+
+    text = json.dumps([__version__, *settings], default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _where(out_dir: str | os.PathLike[str] | ObjectPath) -> Path | ObjectPath:
+    """The output folder as a `Path`, or as an `ObjectPath` for a URL."""
+    from .objectstore import ObjectPath, is_output_url
+
+    if isinstance(out_dir, ObjectPath):
+        return out_dir
+    if is_output_url(out_dir):
+        return ObjectPath(str(out_dir))
+    text = os.fspath(out_dir)
+    return Path(text[7:] if text.startswith("file://") else text)
 
 
 def list_images(
@@ -310,37 +398,108 @@ class _Fields(dict[str, object]):
 class _Run:
     """One run into one folder: names claimed so far, and the manifest."""
 
-    def __init__(self, out_dir: Path, template: str, on_conflict: str, manifest: bool) -> None:
-        self.folder = out_dir.resolve()
+    def __init__(
+        self,
+        out_dir: str | os.PathLike[str] | ObjectPath,
+        template: str,
+        on_conflict: str,
+        manifest: bool,
+        storage_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        from .objectstore import RemoteFolder, RemoteManifest, RemoteStore
+        from .shardlog import SHARDS_FOLDER, LocalStore, ShardBook
+
+        where = _where(out_dir)
         self.template = template
         self.on_conflict = on_conflict
-        self.manifest: Manifest | None = Manifest(self.folder / MANIFEST_NAME) if manifest else None
-        # Lower-cased file name -> (sha256, file name) of the bytes this run put (or
-        # found) there.
-        self.claims: dict[str, tuple[str, str]] = {}
+        self.remote: RemoteFolder | None = None
+        self.manifest: Manifest | RemoteManifest | None = None
+        if isinstance(where, Path):
+            self.folder = where.resolve()
+            if manifest:
+                self.manifest = Manifest(self.folder / MANIFEST_NAME)
+        else:
+            self.remote = RemoteFolder(where.url, storage_options)
+            self.folder = Path(os.devnull)  # never written: every write goes to `remote`
+            if manifest:
+                self.manifest = RemoteManifest(self.remote, MANIFEST_NAME)
+        # Lower-cased file name -> (sha256, file name, shard number) of the bytes this
+        # run put (or found) there.
+        self.claims: dict[str, tuple[str, str, int]] = {}
         self.folder_ready = False
         # The folders this run would create, deepest first: removed again if it places
         # no image (staging may create them for an image that then fails).
-        self.missing = missing_folders(self.folder)
+        self.missing = missing_folders(self.folder) if self.remote is None else []
         self.placed = False
         # Manifest lines of the problems met before the first image (see the module
         # docstring); a run that places no image never writes them.
         self.held: SpooledTemporaryFile[str] | None = None
         self.folder_existed = self.folder.is_dir()
         self.sidecars: Sidecars | None = None
+        # Shards: where the next one starts in {index}, its number, and the records.
+        self.offset = 0
+        self.current = 0
+        self.book: ShardBook | None = None
+        if manifest:
+            store = (
+                LocalStore(self.folder)
+                if self.remote is None
+                else RemoteStore(self.remote, SHARDS_FOLDER)
+            )
+            self.book = ShardBook(
+                store,
+                uses_index=_uses_index(template),
+                place=self._path,
+                on_disk=self._on_disk if self.remote is None else None,
+            )
+
+    def done_keys(self) -> set[str]:
+        """The keys of the shards an earlier run into the folder finished."""
+        return self.book.done_keys() if self.book is not None else set()
 
     def records(
-        self, prepared: Generator[tuple[Unit, Prepared], None, None]
+        self,
+        stream: Iterator[Streamed],
+        redo: Callable[[Shard, str | None], Iterator[Streamed]],
     ) -> Generator[ItemRecord, None, None]:
         """Save each prepared unit in order and yield its record (and any manifest failure).
 
-        Raises `OutputLockedError` before any work when another run holds the folder.
+        ``stream`` is an engine's (`imgcall.engines`); ``redo`` reads a shard here when
+        its done record turns out not to hold any more. Raises `OutputLockedError`
+        before any work when another run holds the folder.
         """
+        from .engines import ShardDone, ShardEnd
+
         lock: FolderLock | None = None
+        pending: list[Iterator[Streamed]] = [stream]  # a shard read again comes first
         try:
             lock = self._lock()
-            remove_stale_temp_files(self.folder)
-            for unit, ready in prepared:
+            if self.remote is None:
+                remove_stale_temp_files(self.folder)
+            while pending:
+                try:
+                    unit, ready = next(pending[-1])
+                except StopIteration:
+                    pending.pop()
+                    continue
+                if isinstance(ready, ShardDone):
+                    carried = self._carry(ready.shard, ready.key)
+                    if carried is None:
+                        pending.append(redo(ready.shard, ready.key))
+                    else:
+                        for record in carried:
+                            failure = self._log(record, book=False)
+                            yield record
+                            if failure is not None:
+                                yield failure
+                    continue
+                if isinstance(ready, ShardEnd):
+                    failure = self._end_shard(ready)
+                    if failure is not None:
+                        yield failure
+                    continue
+                if unit.index is not None:
+                    unit = dataclasses.replace(unit, index=self.offset + unit.index)
                 with shielded():  # the file and its manifest line, or neither
                     if isinstance(ready, Ready):
                         try:
@@ -360,11 +519,16 @@ class _Run:
                 if failure is not None:
                     yield failure
         finally:
-            prepared.close()  # stops the worker threads when the caller stops early
+            for open_stream in pending:  # stops the workers when the caller stops early
+                close = getattr(open_stream, "close", None)
+                if close is not None:
+                    close()
             if self.manifest is not None:
                 self.manifest.close()
             if self.held is not None:
                 self.held.close()
+            if self.remote is None and self.placed:
+                remove_stale_temp_files(self.folder)  # staged by a worker that died
             if lock is not None:
                 lock.release()  # removes the lock file, so an unused folder is empty again
             if not self.placed:
@@ -382,8 +546,8 @@ class _Run:
         Only a run that writes the manifest takes it. A folder that cannot be made is
         not locked: each item then fails saying why, as without the lock.
         """
-        if self.manifest is None:
-            return None
+        if self.manifest is None or self.remote is not None:
+            return None  # object stores cannot hold a lock (imgcall.objectstore)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError:
@@ -391,35 +555,41 @@ class _Run:
         lock = FolderLock(self.folder)
         return lock if lock.acquire() else None
 
-    def _log(self, record: ItemRecord) -> ItemRecord | None:
-        """Write the manifest line; on failure, stop the manifest and report it once."""
+    def _log(self, record: ItemRecord, *, book: bool = True) -> ItemRecord | None:
+        """Write the manifest line; on failure, stop the manifest and report it once.
+
+        ``book`` also notes the line for the current shard's done record.
+        """
         if record.path is not None:
             self.placed = True
         if self.manifest is None:
             return None
+        line = record.to_json()
+        if book and self.book is not None:
+            self.book.add(record, line)
         try:
             if not self.placed:
-                self._hold(record)
+                self._hold(record, line)
                 return None
             if self.held is not None:
                 held, self.held = self.held, None
                 with held:
                     held.seek(0)
-                    for line in held:
-                        self.manifest.write_line(line.rstrip("\n"))
-            self.manifest.write(record)
+                    for kept in held:
+                        self.manifest.write_line(kept.rstrip("\n"))
+            self.manifest.write_line(line)
         except OutputError as exc:
             return self._stop_manifest(exc)
         return None
 
-    def _hold(self, record: ItemRecord) -> None:
+    def _hold(self, record: ItemRecord, line: str) -> None:
         """Keep a manifest line back until the run places its first image."""
         try:
             if self.held is None:
                 self.held = SpooledTemporaryFile(  # noqa: SIM115 - closed by records()
                     max_size=_HELD_IN_MEMORY, mode="w+", encoding="utf-8", newline="\n"
                 )
-            self.held.write(record.to_json() + "\n")
+            self.held.write(line + "\n")
         except OSError as exc:  # the temporary file spilled to a full disk
             assert self.manifest is not None
             raise OutputError(
@@ -435,10 +605,54 @@ class _Run:
             None, None, None, None, "failed", location=str(exc.location or ""), error=exc
         )
 
+    def _end_shard(self, mark: ShardEnd) -> ItemRecord | None:
+        """A shard is out: record it as done where it qualifies (`imgcall.shardlog`)."""
+        start, self.offset = self.offset, self.offset + mark.units
+        self.current = mark.shard.number + 1
+        if self.book is None:
+            return None
+        writable = self.manifest is not None and self.placed
+        error = self.book.end(mark.shard, mark.key, mark.units, mark.complete, start, writable)
+        if error is None:
+            return None
+        return ItemRecord(
+            None, None, None, None, "failed", location=str(error.location), error=error
+        )
+
+    def _carry(self, shard: Shard, key: str) -> list[ItemRecord] | None:
+        """The records of a shard an earlier run finished, or ``None`` to read it again."""
+        assert self.book is not None
+        carried = self.book.restore(shard, key, self.offset, self.claims)
+        if carried is None:
+            return None
+        units, records = carried
+        self.offset += units
+        self.current = shard.number + 1
+        for record in records:
+            claimed = record.outcome == "exists" and record.duplicate_of is None
+            if claimed and record.path is not None and record.sha256 is not None:
+                name = record.path.name
+                self.claims.setdefault(name.casefold(), (record.sha256, name, shard.number))
+        return records
+
+    def _path(self, file_name: str) -> Path | ObjectPath:
+        """Where the run's folder keeps ``file_name``."""
+        if self.remote is not None:
+            return self.remote.path(file_name)
+        return path_inside(self.folder, file_name)
+
+    def _on_disk(self, record: ItemRecord) -> bool:
+        """True if a carried-over record's file is still there, with its size."""
+        try:
+            info = os.lstat(self.folder / str(getattr(record.path, "name", "")))
+        except (OSError, ValueError):
+            return False
+        return stat.S_ISREG(info.st_mode) and info.st_size == record.nbytes
+
     def _save(self, unit: Unit, ready: Ready) -> ItemRecord:
         image = ready.image
         try:
-            if not self.folder_ready:
+            if not self.folder_ready and self.remote is None:
                 make_folder(self.folder)
                 self.folder_ready = True
             stem = self._stem(unit, ready)
@@ -464,23 +678,39 @@ class _Run:
             render_stem(self.template, fields, fallback=image.id), image.partial_index
         )
 
-    def _place(self, stem: str, ext: str, ready: Ready) -> tuple[Path, Outcome, str | None]:
+    def _place(
+        self, stem: str, ext: str, ready: Ready
+    ) -> tuple[Path | ObjectPath, Outcome, str | None]:
         """The file for an image, its outcome, and the name of the file it duplicates."""
         for file_name in candidate_names(stem, ext):
             key = file_name.casefold()
             owner = self.claims.get(key)
             if owner is not None:
-                sha256, claimed = owner
+                sha256, claimed, shard = owner
+                if shard != self.current and self.book is not None:
+                    self.book.encounter(claimed, sha256)  # an earlier shard's name
                 if sha256 == ready.sha256:
                     # An earlier item of this run saved the same bytes under this name.
-                    return path_inside(self.folder, claimed), "exists", claimed
+                    return self._path(claimed), "exists", claimed
                 continue  # another item of this run holds the name: never write over it
-            path = path_inside(self.folder, file_name)
-            staged = ready.staged.path if ready.staged is not None else None
-            outcome = try_write(path, ready.data, self.on_conflict, staged=staged)
+            path = self._path(file_name)
+            outcome: Outcome | None
+            if self.remote is not None:
+                outcome = self.remote.try_write(file_name, ready.data, self.on_conflict)
+            else:
+                assert isinstance(path, Path)
+                staged = ready.staged.path if ready.staged is not None else None
+                outcome = try_write(path, ready.data, self.on_conflict, staged=staged)
             if outcome is None:
                 continue
             if outcome != "skipped":
-                self.claims[key] = (ready.sha256, file_name)
+                self.claims[key] = (ready.sha256, file_name, self.current)
             return path, outcome, None
         raise no_free_name(stem, ext)
+
+
+def _uses_index(template: str) -> bool:
+    """True if a name template has the ``{index}`` field."""
+    import string
+
+    return any(field == "index" for _, field, _, _ in string.Formatter().parse(template))

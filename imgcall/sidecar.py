@@ -63,8 +63,12 @@ class Sidecars:
         The record comes back unchanged, or with a warning saying why no sidecar was
         written (the sidecar is then missing, the image is still saved).
         """
-        if record.path is None or record.outcome not in ("saved", "overwritten", "exists"):
-            return record
+        if not isinstance(record.path, Path) or record.outcome not in (
+            "saved",
+            "overwritten",
+            "exists",
+        ):
+            return record  # nothing saved (or saved in object storage: no sidecars there)
         path = self._name(record.path)
         try:
             problem = _write(path, (record.to_json() + "\n").encode("utf-8"))

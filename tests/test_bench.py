@@ -59,3 +59,14 @@ def test_quick_benchmark_writes_its_reports(tmp_path: Path) -> None:
     assert 0.3 < targets["gallery page, KB per item (2,000 items)"]["value"] < 1.5
     assert (out / "results.md").read_text().startswith("# imgcall benchmark results")
     assert (out / "results.png").read_bytes().startswith(b"\x89PNG")
+    # The engines scenario (issue 16): processes save what threads save, and the CPU
+    # model's figures are there.
+    engines = {
+        row["variant"]: row for row in report["scenarios"]["engines, JSON Lines, whole process"]
+    }
+    assert engines["extract --engine processes -j 2"]["images"] == 20
+    assert engines["two -j 1 on halves (ideal split)"]["images"] == 20
+    model = {row["variant"]: row for row in report["scenarios"]["engines, CPU model (library)"]}
+    assert model["library, processes x2, small images"]["images"] == 400
+    assert targets["CPU s per GB of large images (all processes)"]["value"] > 0
+    assert 0 < targets["peak RSS per worker (MB)"]["value"] < 1000

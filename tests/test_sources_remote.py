@@ -271,3 +271,43 @@ def test_warnings_from_listing_do_not_escape_as_errors(memory: Any) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", imgcall.ImgcallWarning)
         assert ids("memory://imgcall-tests/w/") == []
+
+
+@pytest.mark.parametrize("engine", ["threads", "processes"])
+def test_every_engine_reads_an_s3_glob_as_one_shard_per_object(
+    bucket: tuple[Any, dict[str, Any]], tmp_path: Path, engine: str
+) -> None:
+    from tests.shardkit import files, manifest_lines
+
+    fs, options = bucket
+    # Credentials in the options, not the environment: a forkserver started by an
+    # earlier test would not see environment variables set since.
+    options = {**options, "key": _AWS["AWS_ACCESS_KEY_ID"], "secret": _AWS["AWS_SECRET_ACCESS_KEY"]}
+    fs.pipe("imgcall-batch/eng/part-0.jsonl", batch(3, "p0"))
+    fs.pipe("imgcall-batch/eng/part-1.jsonl.gz", gzip.compress(batch(2, "p1")))
+    url = "s3://imgcall-batch/eng/*"
+    reference = imgcall.save_images(url, tmp_path / "ref", storage_options=options)
+    assert [r.id for r in reference] == ["p0_0", "p0_1", "p0_2", "p1_0", "p1_1"]
+    got = imgcall.save_images(
+        url, tmp_path / engine, storage_options=options, engine=engine, workers=2
+    )
+    assert got.ok and got.counts() == reference.counts()
+    assert files(tmp_path / engine) == files(tmp_path / "ref")
+    assert manifest_lines(tmp_path / engine) == manifest_lines(tmp_path / "ref")
+
+
+def test_an_object_rewritten_between_two_runs_of_one_process_is_read_afresh(
+    bucket: tuple[Any, dict[str, Any]],
+) -> None:
+    # fsspec caches listings (sizes, ETags) for the process: a notebook's second run
+    # must not open the new object by the old ETag (S3 answers 412).
+    fs, options = bucket
+    fs.pipe("imgcall-batch/again/a.jsonl.gz", gzip.compress(batch(1, "old")))
+    assert ids("s3://imgcall-batch/again/*", storage_options=options) == ["old_0"]
+    assert ids("s3://imgcall-batch/again/a.jsonl.gz", storage_options=options) == ["old_0"]
+    fs.pipe("imgcall-batch/again/a.jsonl.gz", gzip.compress(batch(2, "new")))
+    assert ids("s3://imgcall-batch/again/*", storage_options=options) == ["new_0", "new_1"]
+    assert ids("s3://imgcall-batch/again/a.jsonl.gz", storage_options=options) == [
+        "new_0",
+        "new_1",
+    ]

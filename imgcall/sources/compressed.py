@@ -100,7 +100,7 @@ def _open(kind: str, raw: io.RawIOBase, label: str) -> Any:
         from compression import zstd  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         try:
-            from backports import zstd  # type: ignore[import-not-found,no-redef,unused-ignore]
+            from backports import zstd  # type: ignore[import-not-found,import-untyped,no-redef,unused-ignore]
         except ImportError as exc:
             raise InvalidInputError(
                 "the input is zstd-compressed; reading it needs Python 3.14 or the "

@@ -55,6 +55,15 @@ def _filesystem(url: str, label: str, options: Mapping[str, Any] | None) -> tupl
         raise InvalidInputError(f"cannot open {url}: {exc}", location=label) from exc
 
 
+def _forget(fs: Any, path: str) -> None:
+    # fsspec keeps file systems and their listings for the life of the process: a
+    # notebook that reads a batch folder again after it changed would otherwise open
+    # an object by a stale size and ETag (S3 answers 412).
+    invalidate = getattr(fs, "invalidate_cache", None)
+    if callable(invalidate):
+        invalidate(path)
+
+
 def open_url(url: str, label: str, options: Mapping[str, Any] | None = None) -> ByteSource:
     """Open one object for streaming; `InvalidInputError` if it cannot be."""
     fs, path = _filesystem(url, label, options)
@@ -63,6 +72,7 @@ def open_url(url: str, label: str, options: Mapping[str, Any] | None = None) -> 
 
         return open_path(Path(path), label)  # a local file: the memory-map path applies
     try:
+        _forget(fs, path)
         file = fs.open(path, "rb", block_size=BLOCK_SIZE)
     except Exception as exc:  # each file system's own errors (FileNotFoundError, botocore)
         raise InvalidInputError(f"cannot read {url}: {_reason(exc)}", location=label) from exc
@@ -87,6 +97,8 @@ def expand_url(
     prefix = protocol.group(0)
     rooted = url[len(prefix) :].startswith("/")
     try:
+        match = _GLOB.search(path)
+        _forget(fs, path[: match.start()].rsplit("/", 1)[0] if match else path)
         if _GLOB.search(path):
             root = path[: _GLOB.search(path).start()].rsplit("/", 1)[0] + "/"  # type: ignore[union-attr]
             paths = sorted(p for p in fs.glob(path) if not fs.isdir(p))

@@ -1,0 +1,233 @@
+"""Output folders in object storage (imgcall.objectstore): fsspec's memory:// file
+system for the quick tests, a real S3 server (moto, on 127.0.0.1) through s3fs for
+the rest."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import imgcall
+from imgcall.cli import cli
+from imgcall.objectstore import ObjectPath
+from tests.helpers import b64, png
+from tests.shardkit import clash_inputs, small_shards, write_batch
+
+fsspec = pytest.importorskip("fsspec")
+
+
+@pytest.fixture
+def memory_url() -> Iterator[str]:
+    """A fresh folder in fsspec's in-memory file system."""
+    root = f"/imgcall-{uuid.uuid4().hex}"
+    yield f"memory://{root}/images"
+    with contextlib.suppress(FileNotFoundError):  # a test that wrote nothing
+        fsspec.filesystem("memory").rm(root, recursive=True)
+
+
+def _objects(url: str) -> dict[str, bytes]:
+    fs, root = fsspec.core.url_to_fs(url)
+    return {p.rsplit("/", 1)[-1]: fs.cat_file(p) for p in sorted(fs.find(root))}
+
+
+def _manifest(url: str) -> list[dict[str, Any]]:
+    fs, root = fsspec.core.url_to_fs(url)
+    text = fs.cat_file(root + "/imgcall-manifest.jsonl").decode()
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_each_image_is_one_object_and_the_manifest_is_beside_them(tmp_path, memory_url) -> None:
+    inputs = clash_inputs(tmp_path / "in")
+    report = imgcall.save_images(inputs, memory_url)
+    objects = _objects(memory_url)
+    assert sorted(objects) == ["dup-1.png", "dup.png", "imgcall-manifest.jsonl", "same.png"]
+    assert objects["dup.png"] == png((200, 0, 0)) and objects["dup-1.png"] == png((0, 0, 200))
+    assert report.out_dir == ObjectPath(memory_url)
+    names = ("dup.png", "same.png", "dup-1.png", "same.png")
+    assert [str(p) for p in report.paths] == [f"{memory_url}/{n}" for n in names]
+    rows = _manifest(memory_url)
+    assert [r["outcome"] for r in rows] == ["saved", "saved", "saved", "exists"]
+    assert rows[0]["path"] == f"{memory_url}/dup.png"
+    local = tmp_path / "local"
+    imgcall.save_images(inputs, local)
+    text = (local / "imgcall-manifest.jsonl").read_text()
+    expected = [json.loads(line) for line in text.splitlines()]
+    for row in expected:
+        row["path"] = row["path"].replace(str(local.resolve()), memory_url)
+    assert rows == expected  # the same lines as into a local folder
+
+
+def test_the_conflict_policy_holds(tmp_path, memory_url) -> None:
+    inputs = clash_inputs(tmp_path / "in")
+    imgcall.save_images(inputs, memory_url)
+    again = imgcall.save_images(inputs, memory_url)
+    assert again.counts()["exists"] == 4 and again.counts()["saved"] == 0
+    other = tmp_path / "other.json"
+    item = {
+        "type": "image_generation_call",
+        "id": "dup",
+        "status": "completed",
+        "result": b64(png((0, 200, 0))),
+    }
+    other.write_text(json.dumps(item))
+    refused = imgcall.save_images([str(other)], memory_url)
+    (record,) = refused.records
+    assert record.outcome == "failed" and isinstance(record.error, imgcall.OutputExistsError)
+    assert "already exists with different content" in str(record.error)
+    renamed = imgcall.save_images([str(other)], memory_url, on_conflict="rename")
+    assert [r.path.name for r in renamed.records] == ["dup-2.png"]
+    replaced = imgcall.save_images([str(other)], memory_url, on_conflict="overwrite")
+    assert [r.outcome for r in replaced.records] == ["overwritten"]
+    assert _objects(memory_url)["dup.png"] == png((0, 200, 0))
+
+
+def test_shard_records_are_objects_and_a_rerun_skips_them(
+    tmp_path, memory_url, monkeypatch
+) -> None:
+    small_shards(monkeypatch)
+    batch = write_batch(tmp_path / "batch.jsonl", 60)
+    first = imgcall.save_images([str(batch)], memory_url)
+    fs, root = fsspec.core.url_to_fs(memory_url)
+    records = fs.ls(root + "/.imgcall-shards", detail=False)
+    assert len(records) > 2 and all(r.endswith(".jsonl") for r in records)
+    put: list[str] = []
+    real = fs.pipe_file
+
+    def counted(path: str, data: bytes, **kwargs: Any) -> Any:
+        put.append(path)
+        return real(path, data, **kwargs)
+
+    monkeypatch.setattr(fs, "pipe_file", counted)
+    again = imgcall.save_images([str(batch)], memory_url)
+    assert again.counts()["exists"] == first.counts()["saved"] == 59
+    assert [p for p in put if p.endswith(".png")] == []
+
+
+def test_processes_into_object_storage(tmp_path, memory_url, monkeypatch) -> None:
+    small_shards(monkeypatch)
+    batch = write_batch(tmp_path / "batch.jsonl", 60)
+    local = tmp_path / "threads"
+    imgcall.save_images([str(batch)], local)
+    # memory:// lives in this process: the workers send the bytes back, this process
+    # writes them, so what is in the store is what a local run writes.
+    imgcall.save_images([str(batch)], memory_url, engine="processes", workers=2)
+    objects = _objects(memory_url)
+    assert {n: d for n, d in objects.items() if n.endswith(".png")} == {
+        p.name: p.read_bytes() for p in local.glob("*.png")
+    }
+
+
+def test_sidecars_need_a_local_folder(tmp_path, memory_url) -> None:
+    with pytest.raises(ValueError, match="local output folder"):
+        imgcall.save_images(clash_inputs(tmp_path / "in"), memory_url, sidecar=True)
+
+
+# -- a real S3 server ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on 127.0.0.1 and a free port, with dummy credentials."""
+    server_module = pytest.importorskip("moto.server")
+    pytest.importorskip("s3fs")
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """A fresh bucket; yields the storage options that reach it."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    import s3fs
+
+    options = {"client_kwargs": {"endpoint_url": s3_endpoint}, "skip_instance_cache": True}
+    name = f"imgcall-{uuid.uuid4().hex[:12]}"
+    fs = s3fs.S3FileSystem(**options)
+    fs.mkdir(name)
+    yield {"name": name, "options": options, "fs": fs}
+
+
+def test_s3_output_with_s3fs(tmp_path, bucket, monkeypatch) -> None:
+    url = f"s3://{bucket['name']}/images/"
+    inputs = clash_inputs(tmp_path / "in")
+    report = imgcall.save_images(inputs, url, storage_options=bucket["options"])
+    assert report.ok and report.counts()["saved"] == 3
+    fs = bucket["fs"]
+    fs.invalidate_cache()
+    keys = sorted(k.rsplit("/", 1)[-1] for k in fs.find(f"{bucket['name']}/images"))
+    assert keys == ["dup-1.png", "dup.png", "imgcall-manifest.jsonl", "same.png"]
+    assert fs.cat_file(f"{bucket['name']}/images/dup.png") == png((200, 0, 0))
+    # A re-run compares by size and the ETag (the MD5), never by downloading.
+    import s3fs
+
+    def no_download(self: Any, *args: Any, **kwargs: Any) -> bytes:
+        raise AssertionError("an image was downloaded to be compared")
+
+    monkeypatch.setattr(s3fs.S3FileSystem, "cat_file", no_download)
+    again = imgcall.save_images(inputs, url, storage_options=bucket["options"])
+    assert again.counts()["exists"] == 4
+
+
+def test_the_cli_writes_to_s3(tmp_path, bucket) -> None:
+    batch = write_batch(tmp_path / "batch.jsonl", 12)
+    url = f"s3://{bucket['name']}/out"
+    endpoint = json.dumps(bucket["options"]["client_kwargs"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "extract",
+            str(batch),
+            "-o",
+            url,
+            "--storage-option",
+            f"client_kwargs={endpoint}",
+            "--engine",
+            "processes",
+            "-j",
+            "2",
+        ],
+    )
+    assert result.exit_code == 1, result.output  # line 8 is an error line
+    lines = result.stdout.splitlines()
+    assert len(lines) == 11 and all(line.startswith(url + "/ig_") for line in lines)
+    assert f"manifest: {url}/imgcall-manifest.jsonl" in result.stderr
+    fs = bucket["fs"]
+    fs.invalidate_cache()
+    assert len(fs.find(f"{bucket['name']}/out")) == 12
+
+
+def test_an_unreachable_store_is_a_usage_error(tmp_path: Path, s3_endpoint: str) -> None:
+    batch = write_batch(tmp_path / "batch.jsonl", 2)
+    endpoint = json.dumps({"endpoint_url": s3_endpoint})
+    result = CliRunner().invoke(
+        cli,
+        [
+            "extract",
+            str(batch),
+            "-o",
+            "s3://no-such-bucket-imgcall/x",
+            "--storage-option",
+            f"client_kwargs={endpoint}",
+        ],
+        env={"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
+    )
+    assert result.exit_code == 2, result.output
+    assert "cannot write in the output folder s3://no-such-bucket-imgcall/x" in result.stderr
+    assert result.stdout == ""
