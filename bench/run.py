@@ -34,6 +34,7 @@ from bench import corpora
 from bench.engines import run_engines
 from bench.plot import plot
 from bench.providers import run_providers
+from bench.remote import run_remote
 
 HERE = Path(__file__).resolve().parent
 BASELINES = HERE / "baselines"
@@ -350,6 +351,21 @@ def run_all(scratch: Path, reps: int, *, quick: bool, big: bool) -> dict[str, ob
     scenarios.update(more)
     targets += more_targets
 
+    # 6c. The same batch file from a local S3 server (moto) against disk (issue 16).
+    more, more_targets = run_remote(
+        scratch,
+        max(2, reps - 2),
+        jsonl,
+        cli=cli,
+        child=CHILD,
+        variant=_variant,
+        measure=measure,
+        ratio=ratio,
+        target_cls=Target,
+    )
+    scenarios.update(more)
+    targets += more_targets
+
     # 7. A stream transcript with partial images, whole process.
     cli_sse = Variant(
         "imgcall extract --partials",
@@ -471,9 +487,14 @@ def run_all(scratch: Path, reps: int, *, quick: bool, big: bool) -> dict[str, ob
 
 
 def _variant(
-    name: str, argv: list[str], input_mb: float, *, env: dict[str, str] | None = None
+    name: str,
+    argv: list[str],
+    input_mb: float,
+    *,
+    env: dict[str, str] | None = None,
+    uses_out: bool = True,
 ) -> Variant:
-    return Variant(name, argv, input_mb, env=env or {})
+    return Variant(name, argv, input_mb, uses_out=uses_out, env=env or {})
 
 
 def _target(name: str, value: float, goal: str, bound: float, *, lower: bool = False) -> Target:

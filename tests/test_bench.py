@@ -57,6 +57,9 @@ def test_quick_benchmark_writes_its_reports(tmp_path: Path) -> None:
     targets = {t["name"]: t for t in report["targets"]}
     assert targets["gallery thumbnails/s, 1 thread (1024x1024 PNG)"]["value"] > 0
     assert 0.3 < targets["gallery page, KB per item (2,000 items)"]["value"] < 1.5
+    remote = {row["variant"]: row for row in report["scenarios"]["S3 vs disk, whole process"]}
+    assert remote["extract from S3 (moto, loopback)"]["images"] == 20
+    assert remote["extract from S3 (moto, loopback)"]["failures"] == 0
     assert (out / "results.md").read_text().startswith("# imgcall benchmark results")
     assert (out / "results.png").read_bytes().startswith(b"\x89PNG")
     # The engines scenario (issue 16): processes save what threads save, and the CPU
