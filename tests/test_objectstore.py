@@ -231,3 +231,64 @@ def test_an_unreachable_store_is_a_usage_error(tmp_path: Path, s3_endpoint: str)
     assert result.exit_code == 2, result.output
     assert "cannot write in the output folder s3://no-such-bucket-imgcall/x" in result.stderr
     assert result.stdout == ""
+
+
+def test_s3_gzip_glob_to_s3_on_a_dask_cluster_gives_what_a_local_run_gives(
+    tmp_path: Path, bucket: dict[str, Any]
+) -> None:
+    """Issue 16's "done means": s3 *.jsonl.gz -> s3 images, --engine dask, as local."""
+    import gzip
+
+    distributed = pytest.importorskip("distributed")
+    from tests.shardkit import files, manifest_lines
+
+    fs, name = bucket["fs"], bucket["name"]
+    local_in = tmp_path / "batch"
+    local_in.mkdir()
+    for part, count in (("part-0", 5), ("part-1", 4)):
+        path = write_batch(
+            tmp_path / f"{part}.jsonl", count, broken=3 if part == "part-1" else None
+        )
+        (local_in / f"{part}.jsonl.gz").write_bytes(gzip.compress(path.read_bytes(), mtime=0))
+        fs.pipe(f"{name}/batch/{part}.jsonl.gz", (local_in / f"{part}.jsonl.gz").read_bytes())
+    # The workers are other processes: credentials go in the options, not the environment.
+    options = {**bucket["options"], "key": "testing", "secret": "testing"}
+    reference = imgcall.save_images(local_in, tmp_path / "local")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    try:
+        result = CliRunner().invoke(
+            cli,
+            [
+                "extract",
+                f"s3://{name}/batch/*.jsonl.gz",
+                "-o",
+                f"s3://{name}/images/",
+                "--engine",
+                "dask",
+                "--dask-scheduler",
+                cluster.scheduler_address,
+                "--storage-option",
+                "client_kwargs=" + json.dumps(options["client_kwargs"]),
+                "--storage-option",
+                "key=testing",
+                "--storage-option",
+                "secret=testing",
+            ],
+        )
+    finally:
+        cluster.close()
+    assert result.exit_code == 1, result.output  # the broken line, as locally
+    fs.invalidate_cache()
+    got = tmp_path / "from-s3"
+    got.mkdir()
+    fs.get(f"{name}/images/", str(got), recursive=True)
+    assert files(got) == files(tmp_path / "local")
+    remote_lines = manifest_lines(got)
+    local_lines = manifest_lines(tmp_path / "local")
+    keys = ("id", "status", "outcome", "format", "width", "height", "bytes", "sha256")
+    assert [{k: r[k] for k in keys} for r in remote_lines] == [
+        {k: r[k] for k in keys} for r in local_lines
+    ]
+    assert reference.counts()["failed"] == 1
