@@ -22,7 +22,6 @@ import contextlib
 import errno
 import json
 import os
-import socket
 import stat
 import sys
 import time
@@ -190,7 +189,7 @@ def _still_named(fd: int, path: Path) -> bool:
 
 def _write_holder(fd: int) -> None:
     started = time.strftime("%Y-%m-%d %H:%M:%S %z")
-    holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": started}
+    holder = {"pid": os.getpid(), "host": _hostname(), "started": started}
     with contextlib.suppress(OSError):  # the details help a waiter; the lock is what counts
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)  # no pwrite on Windows
@@ -206,3 +205,13 @@ def _read_holder(fd: int) -> str:
     except (OSError, ValueError, TypeError, KeyError):
         return "it has not said which one yet"
     return f"pid {pid} on {host}, started {started}"
+
+
+def _hostname() -> str:
+    """This machine's name; ``os.uname`` where there is one, since importing ``socket``
+    costs more than a whole small run's start-up (issue 15)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()

@@ -39,7 +39,6 @@ from __future__ import annotations
 import os
 from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
-from tempfile import SpooledTemporaryFile
 from typing import TYPE_CHECKING
 
 from ._interrupt import shielded
@@ -93,6 +92,8 @@ from .writing import (
 )
 
 if TYPE_CHECKING:
+    from tempfile import SpooledTemporaryFile
+
     from .decoding import Check, Limits
     from .sidecar import Sidecars
 
@@ -410,6 +411,8 @@ class _Run:
         """Keep a manifest line back until the run places its first image."""
         try:
             if self.held is None:
+                from tempfile import SpooledTemporaryFile  # rarely needed: not at start-up
+
                 self.held = SpooledTemporaryFile(  # noqa: SIM115 - closed by records()
                     max_size=_HELD_IN_MEMORY, mode="w+", encoding="utf-8", newline="\n"
                 )
@@ -444,6 +447,10 @@ class _Run:
 
     def _stem(self, unit: Unit, ready: Ready) -> str:
         image = ready.image
+        if self.template == "{id}":  # the default: no other field to look up
+            return partial_stem(
+                render_stem("{id}", {"id": image.id}, fallback=image.id), image.partial_index
+            )
         context = image.context
         fields = _Fields(
             ready,
