@@ -5,7 +5,10 @@ Each corpus runs as whole processes, start-up included, alternating (A B C A B C
 - ``imgcall extract`` (the default options: checks, atomic writes, manifest with SHA-256);
 - (a) the naive script (``json`` + ``base64`` + write);
 - (t) the tuned script a competent user writes (``orjson`` + ``pybase64`` + write);
-- for the many-small-images corpus, the floor: copying the decoded files.
+- for the many-small-images corpus, the floor: copying the decoded files;
+- for Batch JSON Lines, (f) the checked floor: a minimal loop doing the work imgcall
+  promises (strict base64, PNG CRCs, SHA-256, files named only once complete, a
+  manifest line each) and nothing else, which no general tool can beat on one core.
 
 Placements: output on tmpfs (so that the file system's per-file cost does not hide
 imgcall's own), on the default file system of the scratch folder, and on tmpfs again
@@ -19,6 +22,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -159,6 +163,14 @@ def run_contests(
                 contestants = [imgcall, naive, tuned]
                 if "--sse" in flags:
                     contestants.remove(naive)  # the naive script reads no SSE
+                if "--jsonl" in flags and sys.platform == "linux":
+                    contestants.append(
+                        variant(
+                            f"(f) checked floor, {place.key}",
+                            script(BASELINES / "checked_floor.py", str(source), "{out}"),
+                            mb,
+                        )
+                    )
                 floor = None
                 if floor_dir is not None and not place.pinned:
                     floor = variant(
@@ -176,6 +188,20 @@ def run_contests(
                     pinned=place.pinned,
                 )
                 scenarios[f"{label}, output on {place.key} (whole process)"] = contestants
+                checked = next((v for v in contestants if v.name.startswith("(f)")), None)
+                if checked is not None:
+                    targets.append(
+                        limit(
+                            f"{label}, {place.key}: (f) checked floor vs imgcall",
+                            ratio(checked, imgcall),
+                        )
+                    )
+                    targets.append(
+                        limit(
+                            f"{label}, {place.key}: (t) tuned vs (f) checked floor",
+                            ratio(tuned, checked),
+                        )
+                    )
                 largest = corpora.largest_line_mb(source)
                 targets += _targets(
                     label, place, imgcall, naive, tuned, floor, ratio, target, limit, count, largest

@@ -1290,3 +1290,22 @@ def test_provenance_without_the_extra_checks_presence(
     assert result.stdout.splitlines()[1].split()[:3] == ["out/ig_signed.png", "yes", "not"]
     assert "pip install 'imgcall[c2pa]'" in result.stderr
     assert "out/missing.png: no such file or folder" in result.stderr
+
+
+def test_extract_on_a_small_input_imports_only_what_it_uses(tmp_path: Path) -> None:
+    # Start-up is most of a small run (issue 15): these modules cost ~10 ms each to
+    # import and only rare paths need them (a large image's hash thread, problems held
+    # back in a temporary file, ...), so a run of small images never imports them.
+    heavy = ("concurrent.futures", "socket", "tempfile", "secrets", "string", "logging")
+    argv = ["extract", RESPONSE, "-o", str(tmp_path / "out"), "-q"]
+    code = (
+        f"import sys; from imgcall.cli import main; sys.argv=['imgcall', *{argv!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env()
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert (tmp_path / "out" / "imgcall-manifest.jsonl").exists()

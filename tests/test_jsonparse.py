@@ -12,6 +12,7 @@ from typing import Any
 import pydantic_core
 import pytest
 
+import imgcall.jsonparse as jsonparse
 from imgcall.jsonparse import LazyText, materialized, parse_json
 
 
@@ -136,3 +137,25 @@ def test_what_pydantic_core_refuses_is_refused_with_its_message(data: bytes) -> 
     with pytest.raises(ValueError) as theirs:
         pydantic_core.from_json(data)
     assert str(mine.value) == str(theirs.value)
+
+
+def test_long_texts_parse_the_same_once_pydantic_core_takes_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A JSON Lines file of small images: after a few long lines, pydantic_core (5x the
+    # standard library on such lines) parses them; values and errors stay the same.
+    monkeypatch.setattr(jsonparse, "_long_texts", 0)
+    line = {"custom_id": "req-1", "body": {"result": "A" * 12_000, "n": [1, 2.5, None, True]}}
+    text = json.dumps(line).encode()
+    assert len(text) >= jsonparse._NATIVE_TEXT
+    for _ in range(jsonparse._NATIVE_AFTER + 5):
+        assert parse_json(text) == line
+    assert jsonparse._long_texts > jsonparse._NATIVE_AFTER
+    surrogate = text.replace(b'"req-1"', b'"\\ud800"')
+    with pytest.raises(ValueError) as refused:  # pydantic_core's rule, as before
+        parse_json(surrogate)
+    with pytest.raises(ValueError) as reference:
+        pydantic_core.from_json(surrogate)
+    assert str(refused.value) == str(reference.value)
+    with pytest.raises(ValueError, match="line 1 column"):
+        parse_json(text[:-1])

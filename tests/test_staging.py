@@ -410,3 +410,20 @@ def test_an_oversize_result_is_refused_before_anything_is_written(tmp_path: Path
     with pytest.raises(imgcall.ImageTooLargeError):
         Stager(tmp_path).decode(lazy(b64(IMAGES[0])), 1000)
     assert temp_files(tmp_path) == []
+
+
+def test_a_small_result_is_decoded_in_memory_not_staged(
+    tmp_path: Path, stage_calls: list[bool]
+) -> None:
+    # Creating, mapping and unmapping a file costs more than a small buffer (issue 15):
+    # a result under STAGE_FROM characters is decoded in memory, straight from the input.
+    small = noise_png(60)  # ~11 kB: ~14,000 characters of base64
+    assert len(b64(small)) < staging.STAGE_FROM < len(b64(IMAGES[0]))
+    doc = write_document(tmp_path / "resp.json", [item("small", small), item("big", IMAGES[0])])
+
+    report = imgcall.save_images(doc, tmp_path / "out")
+
+    assert [r.outcome for r in report] == ["saved", "saved"]
+    assert stage_calls == [True]  # the big one only
+    assert (tmp_path / "out" / "small.png").read_bytes() == small
+    assert temp_files(tmp_path) == []
