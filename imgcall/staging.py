@@ -12,9 +12,12 @@ are never written twice.
 
 Anything that is not plain base64 (escapes, whitespace, padding inside, the URL-safe
 alphabet, a bad character) or a folder that cannot be written takes the in-memory way,
-`decode_base64`, which also words every error exactly as without staging. Temporary
-files carry the pid, like every imgcall temporary file, so a killed run's leftovers
-are cleared by the next run (`imgcall.writing.remove_stale_temp_files`).
+`decode_base64`, which also words every error exactly as without staging; so does a
+result under `STAGE_FROM` characters, for which a file costs more than it saves. On
+Linux the temporary file has no name at all (``O_TMPFILE``, see `imgcall.writing`) and
+vanishes with the process; elsewhere it carries the pid, like every imgcall temporary
+file, so a killed run's leftovers are cleared by the next run
+(`imgcall.writing.remove_stale_temp_files`).
 """
 
 from __future__ import annotations

@@ -1,10 +1,13 @@
 """Writing one image file: atomic writes, conflict policies, leftovers, conversion.
 
-Every file is written to a temporary name in the target folder and then moved into
-place (``os.link`` for the no-clobber policies, ``os.replace`` for ``overwrite``), so an
-interrupted write never leaves a half-written image under a final name; temporary names
-carry the writer's pid so that `remove_stale_temp_files` can clear those of dead
-processes. Whatever is at a final name and is not a regular file (a FIFO, device,
+Every file is written complete before it gets its final name, so an interrupted write
+never leaves a half-written image under a final name. On Linux a new file is written
+without any name (``O_TMPFILE``) and linked into place (``linkat``): one metadata
+operation per image, and a crash leaves nothing behind. Elsewhere, or where the file
+system refuses that, it is written to a temporary name in the target folder and moved
+into place (``os.link`` for the no-clobber policies, ``os.replace`` for ``overwrite``);
+temporary names carry the writer's pid so that `remove_stale_temp_files` can clear those
+of dead processes. Whatever is at a final name and is not a regular file (a FIFO, device,
 socket, folder or symlink) is never opened, read or followed: it is a conflict like a
 file with different bytes, and ``overwrite`` replaces the name itself (never writing
 through it; a folder is never replaced). `save_image` (behind `DecodedImage.save`)
