@@ -140,16 +140,28 @@ class FolderLock:
             raise _refused(self.path, exc.strerror or str(exc)) from exc
         if mode is not None and not stat.S_ISREG(mode):
             raise _refused(self.path, "something other than a regular file has its name")
-        try:
-            fd = os.open(self.path, _OPEN_FLAGS, 0o666)
-        except OSError as exc:
-            if exc.errno in _UNWRITABLE:
-                return None
-            raise _refused(self.path, exc.strerror or str(exc)) from exc
+        for attempt in range(_RECREATE):
+            try:
+                fd = os.open(self.path, _OPEN_FLAGS, 0o666)
+                break
+            except FileNotFoundError as exc:
+                # Another run starting into the same new folder probes it and removes it
+                # again while it is still empty (saving.probe_folder): make it again.
+                if attempt == _RECREATE - 1:
+                    raise _refused(self.path, exc.strerror or str(exc)) from exc
+                with contextlib.suppress(OSError):
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                if exc.errno in _UNWRITABLE:
+                    return None
+                raise _refused(self.path, exc.strerror or str(exc)) from exc
         if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped in since the lstat
             os.close(fd)
             raise _refused(self.path, "something other than a regular file has its name")
         return fd
+
+
+_RECREATE = 20  # times a vanished new folder is made again before giving up
 
 
 def _refused(path: Path, why: str) -> OutputLockedError:
