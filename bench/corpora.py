@@ -269,3 +269,20 @@ def write_small_run(folder: Path, count: int) -> Path:
             }
             manifest.write(json.dumps(record) + "\n")
     return folder
+
+
+def write_decoded(folder: Path, pngs: list[bytes], count: int) -> Path:
+    """The files a run of ``count`` lines cycling through ``pngs`` saves (for the floor)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(count):
+        (folder / f"ig_{n:06d}.png").write_bytes(pngs[n % len(pngs)])
+    return folder
+
+
+def largest_line_mb(path: Path) -> float:
+    """The longest line of ``path`` in MB (for a whole document, the document)."""
+    longest = 0
+    with open(path, "rb") as fh:
+        for line in fh:
+            longest = max(longest, len(line))
+    return longest / 1e6

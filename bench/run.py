@@ -1,7 +1,8 @@
 """imgcall's benchmark: imgcall against the naive script and the floor, in one run.
 
     python -m bench                 # the full run (a few minutes)
-    python -m bench --quick         # small corpora, 2 repetitions: checks the harness works
+    python -m bench --quick         # small corpora, 2 repetitions: checks the harness
+                                    # works, judges no target
     python -m bench --big           # also scan and extract a 1 GB JSON Lines file (memory)
 
 Every variant runs in its own process, alternating with the others (A B C A B C ...),
@@ -31,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench import corpora
+from bench.contest import pin_to_one_cpu, run_contests
 from bench.engines import run_engines
 from bench.plot import plot
 from bench.providers import run_providers
@@ -85,13 +87,23 @@ def script(path: Path, *args: str) -> list[str]:
     return [*CHILD, "script", str(path), *args]
 
 
-def run_once(argv: list[str], out: Path | None, extra_env: dict[str, str] | None = None) -> Run:
-    """Run ``argv`` (``{out}`` replaced) in a child process; wall time and peak RSS."""
+def run_once(
+    argv: list[str],
+    out: Path | None,
+    extra_env: dict[str, str] | None = None,
+    *,
+    pinned: bool = False,
+) -> Run:
+    """Run ``argv`` (``{out}`` replaced) in a child process; wall time and peak RSS.
+
+    ``pinned`` runs it on CPU 0 only (what ``taskset -c 0`` does).
+    """
     args = [a.replace("{out}", str(out)) if out is not None else a for a in argv]
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
         env = {**os.environ, **(extra_env or {}), "IMGCALL_BENCH_RSS": rss.name}
+        pin = pin_to_one_cpu if pinned else None
         start = time.perf_counter()
-        proc = subprocess.run(args, capture_output=True, env=env, check=False)
+        proc = subprocess.run(args, capture_output=True, env=env, check=False, preexec_fn=pin)
         wall = time.perf_counter() - start
         rss_text = Path(rss.name).read_text().strip()
     work = None
@@ -114,16 +126,31 @@ def run_once(argv: list[str], out: Path | None, extra_env: dict[str, str] | None
     return Run(wall, work, rss, images, proc.returncode, page_bytes, extra)
 
 
-def measure(variants: list[Variant], reps: int, scratch: Path, label: str) -> None:
-    """Alternate the variants ``reps`` times, each into a fresh output folder."""
+def measure(
+    variants: list[Variant],
+    reps: int,
+    scratch: Path,
+    label: str,
+    *,
+    out_root: Path | None = None,
+    pinned: bool = False,
+) -> None:
+    """Alternate the variants ``reps`` times, each into a fresh output folder.
+
+    Output folders are made in ``out_root`` (default ``scratch``); ``pinned`` runs
+    every variant on CPU 0 only.
+    """
     print(f"{label}: {', '.join(v.name for v in variants)} x{reps}", flush=True)
+    root = out_root or scratch
     for rep in range(reps):
         for variant in variants:
-            out = scratch / f"out-{variant.name}-{rep}"
+            out = root / f"out-{variant.name}-{rep}".replace("/", "_").replace(" ", "_")
             if out.exists():
                 shutil.rmtree(out)
             variant.runs.append(
-                run_once(variant.argv, out if variant.uses_out else None, variant.env)
+                run_once(
+                    variant.argv, out if variant.uses_out else None, variant.env, pinned=pinned
+                )
             )
             shutil.rmtree(out, ignore_errors=True)
 
@@ -151,7 +178,11 @@ class Target:
 def main(argv: list[str] | None = None) -> None:
     """Generate the corpora, run every scenario, and write the reports."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small corpora, 2 repetitions")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small corpora, 2 repetitions: checks the harness, judges no target",
+    )
     parser.add_argument(
         "--big", action="store_true", help="also scan and extract a 1 GB JSON Lines file"
     )
@@ -160,6 +191,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", type=Path, default=None, help="scratch folder to keep")
     args = parser.parse_args(argv)
     reps = args.reps or (2 if args.quick else 7)
+    if args.quick:
+        print(QUICK_NOTE.replace("**", ""), flush=True)
     scratch = Path(args.keep or tempfile.mkdtemp(prefix="imgcall-bench-"))
     scratch.mkdir(parents=True, exist_ok=True)
     try:
@@ -366,6 +399,27 @@ def run_all(scratch: Path, reps: int, *, quick: bool, big: bool) -> dict[str, ob
     scenarios.update(more)
     targets += more_targets
 
+    # 6b. Issue 15: every shape against the naive and the tuned script, output on tmpfs
+    # and on the default file system, and pinned to one CPU; start-up on a tiny input.
+    contests, contest_targets, placements = run_contests(
+        scratch,
+        min(reps, 5),
+        quick,
+        pngs,
+        doc,
+        jsonl,
+        sse,
+        variant=Variant,
+        measure=measure,
+        ratio=ratio,
+        target=_target,
+        limit=_limit,
+        script=script,
+        cli=cli,
+    )
+    scenarios.update(contests)
+    targets += contest_targets
+
     # 7. A stream transcript with partial images, whole process.
     cli_sse = Variant(
         "imgcall extract --partials",
@@ -462,8 +516,14 @@ def run_all(scratch: Path, reps: int, *, quick: bool, big: bool) -> dict[str, ob
             )
         big_jsonl.unlink()
 
+    if quick:  # small corpora, few repetitions: the figures mean nothing
+        targets = [Target(t.name, t.value, t.goal, None) for t in targets]
     return {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "quick": quick,
+        "judged": not quick,
+        "outputs": placements,
+        "load_average": list(os.getloadavg()),
         "reps": reps,
         "corpora_mb": {"doc": doc_mb, "jsonl": jsonl_mb, "sse": sse_mb},
         "scenarios": {
@@ -497,6 +557,11 @@ def _variant(
     return Variant(name, argv, input_mb, uses_out=uses_out, env=env or {})
 
 
+def _limit(name: str, value: float) -> Target:
+    """A measured figure shown beside the targets (a floor, a bound), judged as none."""
+    return Target(name, round(value, 3), "(measured limit)", None)
+
+
 def _target(name: str, value: float, goal: str, bound: float, *, lower: bool = False) -> Target:
     met = value <= bound if lower else value >= bound
     return Target(name, round(value, 3), goal, bool(met))
@@ -507,17 +572,27 @@ def write_reports(report: dict[str, object], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = ["# imgcall benchmark results", ""]
+    if report.get("quick"):
+        lines += [QUICK_NOTE, ""]
+    outputs = report.get("outputs")
+    if isinstance(outputs, dict):
+        lines += [f"- output on {key}: {words}" for key, words in outputs.items()]
+        lines += [f"- load average at the end: {report.get('load_average')}", ""]
     scenarios = report["scenarios"]
     assert isinstance(scenarios, dict)
     for name, rows in scenarios.items():
+        # Whole-process scenarios compare whole processes: MB/s and images/s from the
+        # wall time of every row (a script's own work time leaves out its start-up).
+        whole = "whole process" in name
+        rates = "MB/s (wall) | images/s (wall)" if whole else "MB/s | images/s"
         lines += [
             f"## {name}",
             "",
-            "| variant | wall s | work s | MB/s | images/s | peak RSS MB |",
+            f"| variant | wall s | work s | {rates} | peak RSS MB |",
             "|---|---|---|---|---|---|",
         ]
         for row in rows:
-            t = row["work_s"] if row["work_s"] == row["work_s"] else row["wall_s"]
+            t = row["work_s"] if row["work_s"] == row["work_s"] and not whole else row["wall_s"]
             mbs = row["input_mb"] / t if row["input_mb"] and t else float("nan")
             ips = (row["images"] or 0) / t if t else float("nan")
             lines.append(
@@ -534,6 +609,12 @@ def write_reports(report: dict[str, object], out: Path) -> None:
     plot(report, out / "results.png")
     print("\n".join(lines))
     print(f"\nwritten: {out}/results.json, results.md, results.png")
+
+
+QUICK_NOTE = (
+    "**--quick: small corpora and few repetitions. This run checks that the harness "
+    "works; it judges no target (every target reads '-').**"
+)
 
 
 def _together(*commands: list[str]) -> str:

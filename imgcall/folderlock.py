@@ -22,7 +22,6 @@ import contextlib
 import errno
 import json
 import os
-import socket
 import stat
 import sys
 import time
@@ -141,16 +140,28 @@ class FolderLock:
             raise _refused(self.path, exc.strerror or str(exc)) from exc
         if mode is not None and not stat.S_ISREG(mode):
             raise _refused(self.path, "something other than a regular file has its name")
-        try:
-            fd = os.open(self.path, _OPEN_FLAGS, 0o666)
-        except OSError as exc:
-            if exc.errno in _UNWRITABLE:
-                return None
-            raise _refused(self.path, exc.strerror or str(exc)) from exc
+        for attempt in range(_RECREATE):
+            try:
+                fd = os.open(self.path, _OPEN_FLAGS, 0o666)
+                break
+            except FileNotFoundError as exc:
+                # Another run starting into the same new folder probes it and removes it
+                # again while it is still empty (saving.probe_folder): make it again.
+                if attempt == _RECREATE - 1:
+                    raise _refused(self.path, exc.strerror or str(exc)) from exc
+                with contextlib.suppress(OSError):
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                if exc.errno in _UNWRITABLE:
+                    return None
+                raise _refused(self.path, exc.strerror or str(exc)) from exc
         if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped in since the lstat
             os.close(fd)
             raise _refused(self.path, "something other than a regular file has its name")
         return fd
+
+
+_RECREATE = 20  # times a vanished new folder is made again before giving up
 
 
 def _refused(path: Path, why: str) -> OutputLockedError:
@@ -190,7 +201,7 @@ def _still_named(fd: int, path: Path) -> bool:
 
 def _write_holder(fd: int) -> None:
     started = time.strftime("%Y-%m-%d %H:%M:%S %z")
-    holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": started}
+    holder = {"pid": os.getpid(), "host": _hostname(), "started": started}
     with contextlib.suppress(OSError):  # the details help a waiter; the lock is what counts
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)  # no pwrite on Windows
@@ -206,3 +217,13 @@ def _read_holder(fd: int) -> str:
     except (OSError, ValueError, TypeError, KeyError):
         return "it has not said which one yet"
     return f"pid {pid} on {host}, started {started}"
+
+
+def _hostname() -> str:
+    """This machine's name; ``os.uname`` where there is one, since importing ``socket``
+    costs more than a whole small run's start-up (issue 15)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()

@@ -27,14 +27,14 @@ import base64
 import hashlib
 import os
 import re
-import secrets
 from collections.abc import Mapping
-from tempfile import SpooledTemporaryFile
 from typing import TYPE_CHECKING, Any
 
 from .errors import OutputError, OutputExistsError
 
 if TYPE_CHECKING:
+    from tempfile import SpooledTemporaryFile
+
     from .records import ItemRecord
     from .writing import Written
 
@@ -130,6 +130,8 @@ class RemoteFolder:
 
     def probe(self) -> None:
         """`OutputError` unless an object can be written here (and removed again)."""
+        import secrets  # here, not at import: `is_output_url` is on every run's start-up
+
         name = f".imgcall-probe-{secrets.token_hex(6)}"
         try:
             self.fs.pipe_file(self.key(name), b"")
@@ -238,6 +240,8 @@ class RemoteManifest:
         """Add one line (written out at `close`)."""
         try:
             if self._lines is None:
+                from tempfile import SpooledTemporaryFile
+
                 self._lines = SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115
             self._lines.write(text.encode("utf-8") + b"\n")
         except OSError as exc:

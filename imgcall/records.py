@@ -42,6 +42,11 @@ __all__ = [
 Outcome = Literal["saved", "exists", "skipped", "overwritten", "failed", "found"]
 
 MANIFEST_NAME = "imgcall-manifest.jsonl"
+_Bytes = bytes  # ItemRecord.bytes (the manifest field) hides the builtin in its body
+
+# Made once: json.dumps with options builds a new encoder for every call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+_ENCODE_ASCII = json.JSONEncoder().encode
 
 
 @dataclass(frozen=True)
@@ -165,13 +170,15 @@ class ItemRecord:
 
     def to_json(self) -> str:
         """One line of JSON (the manifest line), always encodable as UTF-8."""
+        return self.to_line().decode("utf-8")
+
+    def to_line(self) -> _Bytes:
+        """`to_json` as UTF-8 bytes, which is what the manifest writes."""
         data = self.to_dict()
-        text = json.dumps(data, ensure_ascii=False)
         try:
-            text.encode("utf-8")
+            return _ENCODE(data).encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate from a Python str: escape it
-            text = json.dumps(data)
-        return text
+            return _ENCODE_ASCII(data).encode("ascii")
 
 
 @dataclass
@@ -439,11 +446,13 @@ class Manifest:
 
     def write(self, record: ItemRecord) -> None:
         """Append ``record`` as one whole line; `OutputError` if it cannot be written."""
-        self.write_line(record.to_json())
+        self._write(record.to_line() + b"\n")
 
     def write_line(self, text: str) -> None:
         """Append one line of JSON (a record's `ItemRecord.to_json`), whole, at once."""
-        line = text.encode("utf-8") + b"\n"
+        self._write(text.encode("utf-8") + b"\n")
+
+    def _write(self, line: bytes) -> None:
         try:
             if self._fd is None:
                 self._fd = self._replace_with(line)

@@ -47,10 +47,10 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import stat
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from pathlib import Path
-from tempfile import SpooledTemporaryFile
 from typing import TYPE_CHECKING, Any
 
 from ._interrupt import shielded
@@ -103,6 +103,8 @@ from .writing import (
 )
 
 if TYPE_CHECKING:
+    from tempfile import SpooledTemporaryFile
+
     from .decoding import Check, Limits
     from .engines import Engine, ShardEnd, Streamed
     from .objectstore import ObjectPath, RemoteFolder, RemoteManifest
@@ -586,6 +588,8 @@ class _Run:
         """Keep a manifest line back until the run places its first image."""
         try:
             if self.held is None:
+                from tempfile import SpooledTemporaryFile  # rarely needed: not at start-up
+
                 self.held = SpooledTemporaryFile(  # noqa: SIM115 - closed by records()
                     max_size=_HELD_IN_MEMORY, mode="w+", encoding="utf-8", newline="\n"
                 )
@@ -664,6 +668,10 @@ class _Run:
 
     def _stem(self, unit: Unit, ready: Ready) -> str:
         image = ready.image
+        if self.template == "{id}":  # the default: no other field to look up
+            return partial_stem(
+                render_stem("{id}", {"id": image.id}, fallback=image.id), image.partial_index
+            )
         context = image.context
         fields = _Fields(
             ready,
@@ -710,7 +718,6 @@ class _Run:
 
 
 def _uses_index(template: str) -> bool:
-    """True if a name template has the ``{index}`` field."""
-    import string
-
-    return any(field == "index" for _, field, _, _ in string.Formatter().parse(template))
+    """True if a name template has the ``{index}`` field (``{{index}}`` counts too: a
+    record is then checked more, never less; `string` is not imported at start-up)."""
+    return re.search(r"\{index[:!}]", template) is not None

@@ -12,9 +12,12 @@ are never written twice.
 
 Anything that is not plain base64 (escapes, whitespace, padding inside, the URL-safe
 alphabet, a bad character) or a folder that cannot be written takes the in-memory way,
-`decode_base64`, which also words every error exactly as without staging. Temporary
-files carry the pid, like every imgcall temporary file, so a killed run's leftovers
-are cleared by the next run (`imgcall.writing.remove_stale_temp_files`).
+`decode_base64`, which also words every error exactly as without staging; so does a
+result under `STAGE_FROM` characters, for which a file costs more than it saves. On
+Linux the temporary file has no name at all (``O_TMPFILE``, see `imgcall.writing`) and
+vanishes with the process; elsewhere it carries the pid, like every imgcall temporary
+file, so a killed run's leftovers are cleared by the next run
+(`imgcall.writing.remove_stale_temp_files`).
 """
 
 from __future__ import annotations
@@ -29,9 +32,9 @@ import pybase64
 
 from .base64text import base64_view, decode_base64, refuse_oversize
 from .jsonparse import LazyText
-from .writing import temp_path
+from .writing import ANONYMOUS_PREFIX, open_anonymous, temp_path
 
-__all__ = ["CAN_STAGE", "StagedFile", "Stager"]
+__all__ = ["CAN_STAGE", "STAGE_FROM", "StagedFile", "Stager", "worth_staging"]
 
 # Hard links and renames of a mapped file are POSIX behaviour; elsewhere, decode in memory.
 CAN_STAGE = os.name == "posix"
@@ -40,6 +43,15 @@ CAN_STAGE = os.name == "posix"
 # 1 MiB slices every image still took ~350 fresh pages; with these, none.
 CHUNK = 128 * 1024
 _PAD = ord("=")
+STAGE_FROM = 64 * 1024
+"""Results with fewer base64 characters than this are decoded in memory: a buffer of
+under 48 KiB is reused by the allocator, and creating, mapping and unmapping a file
+costs more than it saves (issue 15)."""
+
+
+def worth_staging(result: object) -> bool:
+    """True for a result still in the input buffer and large enough to stage."""
+    return CAN_STAGE and isinstance(result, LazyText) and result.size >= STAGE_FROM
 
 
 class StagedFile:
@@ -47,17 +59,28 @@ class StagedFile:
 
     ``data`` is the map (a bytes-like object) and stays valid until `release`, which
     unmaps it and removes the temporary name (the final name, if it was linked, stays).
+    ``path`` is what `imgcall.writing.try_write` links into place: the temporary name,
+    or, for an anonymous file (Linux ``O_TMPFILE``, which has no name until it is
+    linked and vanishes with the process), ``/proc/self/fd/N`` of its descriptor
+    ``fd``, held open until `release`.
     """
 
-    __slots__ = ("data", "path")
+    __slots__ = ("data", "fd", "path")
 
-    def __init__(self, path: Path, data: mmap.mmap) -> None:
+    def __init__(self, path: Path, data: mmap.mmap, fd: int | None = None) -> None:
         self.path = path
         self.data = data
+        self.fd = fd
 
     def release(self) -> None:
         """Unmap the bytes and remove the temporary file; safe to call twice."""
         self.data.close()
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            os.close(fd)  # an anonymous file not linked is gone with it
+            return
+        if str(self.path).startswith(ANONYMOUS_PREFIX):
+            return  # released before
         # Gone already if os.replace moved it into place or it was released before; if it
         # cannot be removed, the next run into the folder clears it (it carries our pid).
         with contextlib.suppress(OSError):
@@ -99,17 +122,16 @@ class Stager:
 
 def _stage(folder: Path, raw: memoryview) -> StagedFile | None:
     """Decode plain base64 into a new temporary file; ``None`` if that is not possible."""
-    path = temp_path(folder)
-    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL
     try:
         try:
-            fd = os.open(path, flags, 0o666)
+            fd, path = _create(folder)
         except FileNotFoundError:
             # The run's first image: make the folder it is about to be saved in.
             folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, flags, 0o666)
+            fd, path = _create(folder)
     except OSError:
         return None  # the write, in memory, will report why the folder is unusable
+    anonymous = path is None
     data: mmap.mmap | None = None
     try:
         if _decode_into(fd, raw):
@@ -118,11 +140,25 @@ def _stage(folder: Path, raw: memoryview) -> StagedFile | None:
     except OSError:
         data = None  # a full disk, say: decoded in memory, the write then says why
     finally:
-        os.close(fd)
-        if data is None:  # also when interrupted
+        if not anonymous or data is None:
+            os.close(fd)  # an anonymous file stays open until it is linked
+        if data is None and path is not None:  # also when interrupted
             with contextlib.suppress(OSError):  # a leftover is cleared by the next run
                 os.unlink(path)
-    return StagedFile(path, data) if data is not None else None
+    if data is None:
+        return None
+    if path is None:
+        return StagedFile(Path(f"{ANONYMOUS_PREFIX}{fd}"), data, fd)
+    return StagedFile(path, data)
+
+
+def _create(folder: Path) -> tuple[int, Path | None]:
+    """A new file to decode into: anonymous where the system allows it, else named."""
+    fd = open_anonymous(folder, os.O_RDWR)
+    if fd is not None:
+        return fd, None
+    path = temp_path(folder)
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666), path
 
 
 def _decode_into(fd: int, raw: memoryview) -> bool:

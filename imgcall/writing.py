@@ -1,10 +1,13 @@
 """Writing one image file: atomic writes, conflict policies, leftovers, conversion.
 
-Every file is written to a temporary name in the target folder and then moved into
-place (``os.link`` for the no-clobber policies, ``os.replace`` for ``overwrite``), so an
-interrupted write never leaves a half-written image under a final name; temporary names
-carry the writer's pid so that `remove_stale_temp_files` can clear those of dead
-processes. Whatever is at a final name and is not a regular file (a FIFO, device,
+Every file is written complete before it gets its final name, so an interrupted write
+never leaves a half-written image under a final name. On Linux a new file is written
+without any name (``O_TMPFILE``) and linked into place (``linkat``): one metadata
+operation per image, and a crash leaves nothing behind. Elsewhere, or where the file
+system refuses that, it is written to a temporary name in the target folder and moved
+into place (``os.link`` for the no-clobber policies, ``os.replace`` for ``overwrite``);
+temporary names carry the writer's pid so that `remove_stale_temp_files` can clear those
+of dead processes. Whatever is at a final name and is not a regular file (a FIFO, device,
 socket, folder or symlink) is never opened, read or followed: it is a conflict like a
 file with different bytes, and ``overwrite`` replaces the name itself (never writing
 through it; a folder is never replaced). `save_image` (behind `DecodedImage.save`)
@@ -13,10 +16,10 @@ writes one image; whole runs build on `try_write` in `imgcall.saving`.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
-import secrets
 import stat
 import sys
 import time
@@ -255,11 +258,109 @@ def try_write(
 
 def temp_path(folder: Path) -> Path:
     """A fresh temporary file name in ``folder``, carrying this process's pid."""
-    return folder / f".{secrets.token_hex(6)}.{os.getpid()}{TEMP_SUFFIX}"
+    # os.urandom, not secrets.token_hex: the same bytes, without importing secrets.
+    return folder / f".{os.urandom(6).hex()}.{os.getpid()}{TEMP_SUFFIX}"
+
+
+# Linux: a new file is written as an anonymous file in the target folder (O_TMPFILE) and
+# given its final name by linkat(2) once complete: one metadata operation per image where
+# a named temporary file costs three (create, link, unlink), and a crash leaves nothing.
+# The link goes through /proc/self/fd, which needs no privilege (AT_EMPTY_PATH does).
+_O_TMPFILE = getattr(os, "O_TMPFILE", 0) if sys.platform == "linux" else 0
+ANONYMOUS_PREFIX = "/proc/self/fd/"
+"""How a staged anonymous file's descriptor is named to `try_write` (``staged``)."""
+# Folders (their paths) whose file system refused an anonymous file or linking one:
+# they take the named temporary file from then on.
+_NO_ANONYMOUS: set[str] = set()
+_ANONYMOUS_REFUSED = (errno.EOPNOTSUPP, errno.ENOTSUP, errno.EISDIR, errno.EINVAL, errno.ENOENT)
+
+
+def open_anonymous(folder: str | os.PathLike[str], flags: int = os.O_WRONLY) -> int | None:
+    """A descriptor of a new, nameless file in ``folder``; ``None`` where there are none.
+
+    Raises `OSError` for any other failure (a missing or read-only folder, a full disk).
+    """
+    folder = os.fspath(folder)
+    if not _O_TMPFILE or folder in _NO_ANONYMOUS:
+        return None
+    try:
+        return os.open(folder, _O_TMPFILE | flags, 0o666)
+    except OSError as exc:
+        if exc.errno in (errno.EOPNOTSUPP, errno.ENOTSUP, errno.EISDIR, errno.EINVAL):
+            _NO_ANONYMOUS.add(folder)
+            return None
+        raise
+
+
+def link_anonymous(fd: int, path: str | os.PathLike[str]) -> bool | None:
+    """Give the anonymous file ``fd`` the name ``path``: False if the name is taken.
+
+    ``None`` when this file system cannot link it (no hard links, no ``/proc``): the
+    caller writes a named temporary file instead. Whatever is at ``path`` is never
+    opened or followed: linkat(2) fails on any existing name.
+    """
+    global _ROOT_FD
+    source = f"{ANONYMOUS_PREFIX}{fd}"
+    for attempt in (1, 2):
+        if _ROOT_FD is None:
+            _ROOT_FD = os.open("/", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            # A directory descriptor makes os.link call linkat(2) with AT_SYMLINK_FOLLOW
+            # (plain link(2) would link the /proc entry itself); the source path is
+            # absolute, so which directory it is does not matter.
+            os.link(source, path, src_dir_fd=_ROOT_FD, follow_symlinks=True)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if exc.errno == errno.EBADF and attempt == 1:  # someone closed our "/"
+                _ROOT_FD = None
+                continue
+            folder = os.path.dirname(os.fspath(path))
+            if exc.errno in (*_ANONYMOUS_REFUSED, errno.EPERM, errno.EXDEV) and os.path.isdir(
+                folder
+            ):
+                _NO_ANONYMOUS.add(folder)
+                return None
+            raise
+        break
+    return True
+
+
+_ROOT_FD: int | None = None  # a descriptor of "/", opened on first use (forks inherit it)
+
+
+def _write_anonymous(path: Path, data: bytes) -> bool | None:
+    """Write ``data`` to a new file named ``path`` in one step; None if not possible."""
+    name = os.fspath(path)
+    fd = open_anonymous(os.path.dirname(name))
+    if fd is None:
+        return None
+    try:
+        _write_fd(fd, data)
+        return link_anonymous(fd, name)
+    finally:
+        os.close(fd)
 
 
 def _write_atomic(path: Path, data: bytes, *, replace: bool, staged: Path | None) -> bool:
-    """Write via a temporary file; return False (writing nothing) if ``path`` exists."""
+    """Write via a temporary file; return False (writing nothing) if ``path`` exists.
+
+    ``staged`` (a file that already holds ``data``) is linked into place; otherwise a
+    new file is written anonymously and linked (Linux), or written under a temporary
+    name and moved. Either way the final name appears only once the file is complete.
+    """
+    try:
+        if staged is not None and str(staged).startswith(ANONYMOUS_PREFIX):
+            done = _place_anonymous(path, staged, replace=replace)
+            if done is not None:
+                return done
+            staged = None  # it cannot be named here: write its bytes the other way
+        elif staged is None and not replace:
+            done = _write_anonymous(path, data)
+            if done is not None:
+                return done
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {describe_os_error(exc)}") from exc
     if not replace and os.path.lexists(path):
         return False
     if staged is not None:
@@ -286,6 +387,21 @@ def _write_atomic(path: Path, data: bytes, *, replace: bool, staged: Path | None
             pass
 
 
+def _place_anonymous(path: Path, staged: Path, *, replace: bool) -> bool | None:
+    """Name a staged anonymous file ``path``; None if this file system cannot."""
+    if not replace:
+        return link_anonymous(int(str(staged)[len(ANONYMOUS_PREFIX) :]), path)
+    # os.replace cannot move a descriptor's file: link it to a temporary name first.
+    tmp = temp_path(path.parent)
+    if not link_anonymous(int(str(staged)[len(ANONYMOUS_PREFIX) :]), tmp):
+        return None
+    try:
+        return _move_into_place(tmp, path, replace=True)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
 def _move_into_place(tmp: Path, path: Path, *, replace: bool) -> bool:
     """Give the complete file ``tmp`` the name ``path``; False if that name is taken."""
     if replace:
@@ -306,10 +422,11 @@ def _move_into_place(tmp: Path, path: Path, *, replace: bool) -> bool:
 
 
 def _write_fd(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+    written = os.write(fd, data)
+    if written < len(data):  # a short write: a signal, or a full disk that then raises
+        view = memoryview(data)[written:]
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 # Opening what is at a final name must never block (a FIFO with no writer waits forever)

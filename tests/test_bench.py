@@ -60,6 +60,25 @@ def test_quick_benchmark_writes_its_reports(tmp_path: Path) -> None:
     remote = {row["variant"]: row for row in report["scenarios"]["S3 vs disk, whole process"]}
     assert remote["extract from S3 (moto, loopback)"]["images"] == 20
     assert remote["extract from S3 (moto, loopback)"]["failures"] == 0
+    # Issue 15: every shape against the naive and the tuned script, on tmpfs, on the
+    # default file system and pinned to one CPU; a quick run judges no target.
+    small = {
+        row["variant"]: row
+        for row in report["scenarios"]["many small images, output on default fs (whole process)"]
+    }
+    assert {"imgcall extract, default fs", "(a) naive, default fs", "(t) tuned, default fs"} <= (
+        set(small)
+    )
+    assert {row["images"] for row in small.values()} == {300}
+    sse = report["scenarios"]["SSE transcript with partials, output on default fs (whole process)"]
+    assert {row["images"] for row in sse} == {9}  # 3 finals and 6 partials, each once
+    assert "default fs" in report["outputs"]
+    if "tmpfs" in report["outputs"] and "no tmpfs" not in report["outputs"]["tmpfs"]:
+        assert "many small images, output on tmpfs, pinned (whole process)" in report["scenarios"]
+    assert report["judged"] is False
+    assert all(t["met"] is None for t in report["targets"])
+    assert "tiny.json vs python -c pass" in " ".join(targets)
+    assert "judges no target" in done.stdout
     assert (out / "results.md").read_text().startswith("# imgcall benchmark results")
     assert (out / "results.png").read_bytes().startswith(b"\x89PNG")
     # The engines scenario (issue 16): processes save what threads save, and the CPU

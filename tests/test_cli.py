@@ -1311,3 +1311,33 @@ def test_animation_limits_have_flags_and_errors_name_them(
     assert "Limits(" not in result.stderr
     ok = run(runner, "extract", source, "-o", "o3", "--check", "full")
     assert ok.exit_code == 0 and ok.stdout.strip().endswith("ig_anim.gif")
+
+
+def test_extract_on_a_small_input_imports_only_what_it_uses(tmp_path: Path) -> None:
+    # Start-up is most of a small run (issue 15): these modules cost ~10 ms each to
+    # import and only rare paths need them (a large image's hash thread, problems held
+    # back in a temporary file, ...), so a run of small images never imports them.
+    heavy = ("concurrent.futures", "socket", "tempfile", "secrets", "string", "logging")
+    argv = ["extract", RESPONSE, "-o", str(tmp_path / "out"), "-q"]
+    code = (
+        f"import sys; from imgcall.cli import main; sys.argv=['imgcall', *{argv!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env()
+    )
+    assert done.returncode == 0, done.stderr
+    # What the interpreter itself loads here (a site hook may import tempfile) is not ours.
+    bare = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import sys; print(sorted(m for m in {heavy!r} if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+    )
+    assert done.stdout.strip().splitlines()[-1] == bare.stdout.strip()
+    assert (tmp_path / "out" / "imgcall-manifest.jsonl").exists()

@@ -306,3 +306,19 @@ def test_a_folder_of_inputs_is_one_shard_per_file_under_every_engine(tmp_path: P
     assert {r.input for r in got} == {str(folder / "a.jsonl"), str(folder / "b.jsonl")}
     assert files(tmp_path / "processes") == files(tmp_path / "threads")
     assert manifest_lines(tmp_path / "processes") == manifest_lines(tmp_path / "threads")
+
+
+def test_processes_ship_large_images_staged_in_anonymous_files(tmp_path: Path) -> None:
+    # Images past the in-memory size are decoded into a file of the output folder, on
+    # Linux an O_TMPFILE with no name: a worker must name it before the run links it.
+    from tests.helpers import item, noise_png
+
+    images = [noise_png(side=420, seed=n) for n in range(3)]  # ~530 kB each
+    source = tmp_path / "big.json"
+    source.write_text(json.dumps([item(f"ig_big_{n}", data) for n, data in enumerate(images)]))
+    reference = imgcall.save_images(source, tmp_path / "threads")
+    got = imgcall.save_images(source, tmp_path / "processes", engine="processes", workers=2)
+    assert got.ok and got.counts() == reference.counts()
+    assert files(tmp_path / "processes") == files(tmp_path / "threads")
+    assert [p.read_bytes() for p in got.paths] == images
+    assert not [p for p in (tmp_path / "processes").iterdir() if p.name.endswith(TEMP_SUFFIX)]

@@ -238,3 +238,28 @@ def test_three_runs_at_once_into_one_folder(tmp_path: Path) -> None:
     for line in lines:
         assert hashlib.sha256(Path(line["path"]).read_bytes()).hexdigest() == line["sha256"]
     assert not (out / LOCK_NAME).exists()
+
+
+def test_a_new_folder_removed_by_another_runs_probe_is_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Runs starting together into a folder that does not exist yet each probe it, and a
+    # probe removes the folder again while it is empty: between one run's mkdir and its
+    # lock file, another's probe can take the folder away (seen in the three-runs test).
+    out = tmp_path / "out"
+    out.mkdir()
+    real_open = os.open
+    removed: list[Path] = []
+
+    def racing_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if os.fspath(path).endswith(LOCK_NAME) and not removed:
+            out.rmdir()  # what the other run's probe_folder does at this moment
+            removed.append(out)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", racing_open)
+    lock = FolderLock(out, wait=0)
+    assert lock.acquire()
+    assert removed == [out] and (out / LOCK_NAME).is_file()
+    lock.release()
+    assert list(out.iterdir()) == []

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+import imgcall.jsonparse as jsonparse
 from imgcall.jsonparse import JSONError, LazyText, materialized, parse_json
 from imgcall.oddities import Replacement
 
@@ -211,3 +212,35 @@ def test_nesting_too_deep_is_refused_with_a_place() -> None:
 def test_a_lifted_string_with_an_invalid_escape_is_left_for_the_decoder() -> None:
     value = parse_json(json.dumps({"a": big()}).replace('"}', '\\q"}').encode())
     assert materialized(value)["a"].endswith("\\q")
+
+
+def test_long_texts_parse_the_same_once_pydantic_core_takes_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A JSON Lines file of small images: after a few long lines, pydantic_core (5x the
+    # standard library on such lines) parses them; values, replacements and errors stay
+    # what the standard library path gives.
+    monkeypatch.setattr(jsonparse, "_long_texts", 0)
+    line = {"custom_id": "req-1", "body": {"result": "A" * 12_000, "n": [1, 2.5, None, True]}}
+    text = json.dumps(line).encode()
+    assert len(text) >= jsonparse._NATIVE_TEXT
+    for _ in range(jsonparse._NATIVE_AFTER + 5):
+        assert parse_json(text) == line
+    assert jsonparse._long_texts > jsonparse._NATIVE_AFTER
+    surrogate = text.replace(b'"req-1"', b'"\\ud800"')
+    notes: list[Replacement] = []
+    assert parse_json(surrogate, notes=notes)["custom_id"] == "\ufffd"  # not refused
+    assert len(notes) == 1
+    huge = text.replace(b"2.5", b"9" * 5000)
+    assert parse_json(huge)["body"]["n"][1] != 2.5  # replaced, as without pydantic_core
+    monkeypatch.setattr(jsonparse, "_long_texts", 0)
+    with pytest.raises(JSONError) as before:
+        parse_json(text[:-1])
+    monkeypatch.setattr(jsonparse, "_long_texts", jsonparse._NATIVE_AFTER + 1)
+    with pytest.raises(JSONError) as after:
+        parse_json(text[:-1])
+    assert (after.value.reason, after.value.line, after.value.column) == (
+        before.value.reason,
+        before.value.line,
+        before.value.column,
+    )

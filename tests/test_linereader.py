@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import tracemalloc
 from collections.abc import Callable
 
 import pytest
@@ -132,3 +133,24 @@ def test_start_decodes_utf16_and_utf32_from_their_byte_order_mark(
     reader = LineReader(trickle(data * 3, 3), "<t>")  # marks and characters split by reads
     assert reader.start() == encoding
     assert all_lines(reader) == ["é".encode(), "\ufeffé".encode(), "\ufeffé".encode()]
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b""])
+def test_a_long_line_is_handed_over_whole_and_held_once(ending: bytes) -> None:
+    # An SSE event holding a whole response's images is tens of MB on one line: it is
+    # handed over without a copy, so it is held once, not twice (issue 15).
+    long = b"x" * (8 << 20)
+    data = b"first\n" + long + ending + (b"after\nlast" if ending else b"")
+    reader = LineReader(from_bytes(data), "<t>")
+    assert reader.readline() == b"first"
+    tracemalloc.start()
+    try:
+        line = reader.readline()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert line == long and reader.lineno == 2
+    assert peak < len(long) // 2  # a copy of the line would be 8 MB more
+    line[:4] = b"ABCD"  # the caller owns it: the reader does not share it
+    rest = [reader.readline(), reader.readline(), reader.readline()]
+    assert rest == ([b"after", b"last", None] if ending else [None, None, None])

@@ -5,12 +5,17 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import threading
 from pathlib import Path
 
 import pytest
 
+import imgcall
+import imgcall.pipeline as pipeline
 from imgcall.pipeline import Input, Options, Ready, as_sources, prepared, scan_units
 from tests.conftest import ITEMS_DIR
+
+from .helpers import item, noise_png
 
 
 def test_a_list_of_paths_is_several_inputs_anything_else_is_one() -> None:
@@ -79,3 +84,37 @@ def test_the_hash_is_of_the_bytes_written_with_the_hash_thread(convert: str | No
         assert isinstance(ready, Ready)
         assert ready.sha256 == hashlib.sha256(ready.data).hexdigest()
         assert (ready.data is ready.image.data) == (convert is None or ready.image.format == "JPEG")
+
+
+def hash_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("imgcall-hash")]
+
+
+def test_small_images_are_hashed_inline_without_a_helper_thread(tmp_path: Path) -> None:
+    # Handing each small image's hash to a thread and waiting for it cost more than the
+    # hash (issue 15): below HASH_BESIDE, no thread is ever started.
+    images = [noise_png(40, seed) for seed in range(3)]  # ~5 kB each
+    source = tmp_path / "small.json"
+    source.write_text(json.dumps({"output": [item(f"ig_{n}", d) for n, d in enumerate(images)]}))
+    records = imgcall.iter_save([source], tmp_path / "out", workers=1)
+    seen = []
+    for record in records:
+        seen.append(hash_threads())
+        assert record.sha256 == hashlib.sha256(images[record.index or 0]).hexdigest()
+    assert seen == [[], [], []]
+
+
+@pytest.mark.parametrize(("cpus", "threads"), [(2, True), (1, False)])
+def test_large_images_are_hashed_beside_the_write_when_a_second_cpu_is_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cpus: int, threads: bool
+) -> None:
+    monkeypatch.setattr(pipeline, "_cpus", lambda: cpus)  # taskset -c 0 gives one
+    big = noise_png(320)  # ~300 kB: over HASH_BESIDE
+    assert len(big) >= pipeline.HASH_BESIDE
+    source = tmp_path / "big.json"
+    source.write_text(json.dumps({"output": [item("a", big), item("b", big[::-1][:10] + big)]}))
+    records = imgcall.iter_save([source], tmp_path / "out", workers=1)
+    first = next(records)
+    assert bool(hash_threads()) is threads
+    assert first.sha256 == hashlib.sha256(big).hexdigest()
+    list(records)

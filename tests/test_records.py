@@ -177,3 +177,16 @@ def test_a_manifest_line_that_fails_half_way_is_cut_back(
     text = (tmp_path / MANIFEST_NAME).read_text()
     assert text.endswith("\n")
     assert [line["outcome"] for line in manifest_lines(tmp_path)] == ["saved", "skipped"]
+
+
+def test_a_manifest_line_is_the_record_as_json_in_utf8() -> None:
+    record = ItemRecord(
+        3, "in.jsonl", "ig_é", "completed", "saved", revised_prompt="a \ud800 lone surrogate"
+    )
+    plain = ItemRecord(4, "in.jsonl", "ig_é", "completed", "saved", revised_prompt="café")
+    assert plain.to_line() == plain.to_json().encode("utf-8")
+    assert json.loads(plain.to_line()) == plain.to_dict()
+    assert "café" in plain.to_json()  # UTF-8, not \u escapes
+    line = record.to_line()  # a lone surrogate cannot be UTF-8: the line is escaped
+    assert line.isascii() and json.loads(line) == record.to_dict()
+    assert record.to_json() == line.decode("ascii")

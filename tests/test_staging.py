@@ -13,7 +13,7 @@ import pytest
 
 import imgcall
 import imgcall.staging as staging
-from imgcall import CorruptImageError, InvalidBase64Error, OutputError
+from imgcall import CorruptImageError, InvalidBase64Error, OutputError, writing
 from imgcall.base64text import decode_base64
 from imgcall.jsonparse import LazyText
 from imgcall.records import MANIFEST_NAME
@@ -325,7 +325,12 @@ def test_listing_writes_nothing(tmp_path: Path, stage_calls: list[bool]) -> None
 # --- the stager on its own -----------------------------------------------------------------
 
 
-def test_stager_maps_the_decoded_bytes_and_release_removes_the_file(tmp_path: Path) -> None:
+def test_stager_maps_the_decoded_bytes_and_release_removes_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Where anonymous files exist (Linux O_TMPFILE) they are tested below; here the
+    # named temporary file every system has.
+    monkeypatch.setattr(writing, "_O_TMPFILE", 0)
     stager = Stager(tmp_path)
 
     data, mime = stager.decode(lazy(b64(IMAGES[0])), None)
@@ -336,6 +341,29 @@ def test_stager_maps_the_decoded_bytes_and_release_removes_the_file(tmp_path: Pa
     assert temp_files(tmp_path) == [stager.staged.path]
     stager.release()
     assert temp_files(tmp_path) == []
+    stager.release()  # twice is fine
+
+
+@pytest.mark.skipif(not writing._O_TMPFILE, reason="no anonymous files (O_TMPFILE) here")
+def test_an_anonymous_staged_file_has_no_name_until_it_is_saved(tmp_path: Path) -> None:
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    stager = Stager(tmp_path)
+
+    data, _ = stager.decode(lazy(b64(IMAGES[0])), None)
+
+    staged = stager.staged
+    assert staged is not None and staged.fd is not None
+    assert hashlib.sha256(data).digest() == hashlib.sha256(IMAGES[0]).digest()
+    assert list(tmp_path.iterdir()) == []  # nothing in the folder, not even a temp name
+    final = tmp_path / "ig.png"
+    assert writing.try_write(final, data, "error", staged=staged.path) == "saved"
+    fd = staged.fd
+    stager.release()
+    assert final.read_bytes() == IMAGES[0]
+    assert [p.name for p in tmp_path.iterdir()] == ["ig.png"]
+    with pytest.raises(OSError):
+        os.fstat(fd)  # released: the descriptor is closed
     stager.release()  # twice is fine
 
 
@@ -381,4 +409,21 @@ def test_bad_base64_is_reported_as_without_staging(
 def test_an_oversize_result_is_refused_before_anything_is_written(tmp_path: Path) -> None:
     with pytest.raises(imgcall.ImageTooLargeError):
         Stager(tmp_path).decode(lazy(b64(IMAGES[0])), 1000)
+    assert temp_files(tmp_path) == []
+
+
+def test_a_small_result_is_decoded_in_memory_not_staged(
+    tmp_path: Path, stage_calls: list[bool]
+) -> None:
+    # Creating, mapping and unmapping a file costs more than a small buffer (issue 15):
+    # a result under STAGE_FROM characters is decoded in memory, straight from the input.
+    small = noise_png(60)  # ~11 kB: ~14,000 characters of base64
+    assert len(b64(small)) < staging.STAGE_FROM < len(b64(IMAGES[0]))
+    doc = write_document(tmp_path / "resp.json", [item("small", small), item("big", IMAGES[0])])
+
+    report = imgcall.save_images(doc, tmp_path / "out")
+
+    assert [r.outcome for r in report] == ["saved", "saved"]
+    assert stage_calls == [True]  # the big one only
+    assert (tmp_path / "out" / "small.png").read_bytes() == small
     assert temp_files(tmp_path) == []

@@ -12,12 +12,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 import imgcall
-from imgcall import OutputError
+from imgcall import OutputError, writing
 from imgcall.cli import cli
 from imgcall.records import MANIFEST_NAME
 from imgcall.writing import TEMP_SUFFIX, remove_stale_temp_files, write_file
@@ -261,9 +262,12 @@ def assert_untouched(kind: str, keep: Path, data: bytes) -> None:
 @pytest.mark.parametrize("kind", SPECIAL_KINDS)
 @pytest.mark.parametrize("policy", ["error", "skip", "rename", "overwrite"])
 @pytest.mark.parametrize("way", ["run", "write_file"])
+@pytest.mark.parametrize("files", ["anonymous", "named"])
 def test_special_file_at_a_final_name_is_a_conflict_never_opened(
-    tmp_path: Path, kind: str, policy: str, way: str
+    tmp_path: Path, kind: str, policy: str, way: str, files: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if files == "named":  # the way of systems without anonymous files (O_TMPFILE)
+        monkeypatch.setattr(writing, "_O_TMPFILE", 0)
     data = png((9, 99, 199))
     out = tmp_path / "out"
     out.mkdir()
@@ -324,3 +328,76 @@ def test_extract_reports_a_fifo_at_a_final_name_and_goes_on(tmp_path: Path) -> N
     assert "ig_list_1.png already exists and is a FIFO" in result.stderr
     assert result.stdout.strip().endswith("ig_list_2.webp")
     assert stat.S_ISFIFO(os.lstat(out / "ig_list_1.png").st_mode)
+
+
+# --- one metadata operation per file: anonymous files (Linux O_TMPFILE) ---------------------
+
+
+def record_links(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The source of every os.link call (the real one still runs)."""
+    sources: list[str] = []
+    real_link = os.link
+
+    def link(src: Any, dst: Any, **kwargs: Any) -> None:
+        sources.append(os.fspath(src))
+        real_link(src, dst, **kwargs)
+
+    monkeypatch.setattr(os, "link", link)
+    return sources
+
+
+@pytest.mark.skipif(not writing._O_TMPFILE, reason="no anonymous files (O_TMPFILE) here")
+def test_a_new_file_has_no_name_until_it_is_complete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One metadata operation: the file is written without a name and linked into place
+    # (issue 15), never created under a temporary name that is then linked and removed.
+    created: list[str] = []
+    real_open = os.open
+
+    def watched_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if flags & os.O_CREAT:
+            created.append(os.fspath(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    sources = record_links(monkeypatch)
+    monkeypatch.setattr(os, "open", watched_open)
+    data = noise_png(30)
+
+    result = write_file(tmp_path / "out", "ig", "png", data)
+
+    assert result.outcome == "saved" and result.path.read_bytes() == data
+    assert created == []  # O_TMPFILE, not O_CREAT: no name ever pointed at a partial file
+    assert len(sources) == 1 and sources[0].startswith("/proc/self/fd/")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ig.png"]
+    # An existing name is never written through: linkat fails and the bytes are compared.
+    assert write_file(tmp_path / "out", "ig", "png", data).outcome == "exists"
+    assert write_file(tmp_path / "out", "ig", "png", data, on_conflict="rename").path.name == (
+        "ig.png"
+    )
+
+
+@pytest.mark.skipif(not writing._O_TMPFILE, reason="no anonymous files (O_TMPFILE) here")
+def test_a_file_system_that_cannot_link_anonymous_files_gets_named_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_link = os.link
+
+    def no_anonymous_links(src: Any, dst: Any, **kwargs: Any) -> None:
+        if os.fspath(src).startswith("/proc/self/fd/"):
+            raise OSError(errno.EPERM, "Operation not permitted")
+        real_link(src, dst, **kwargs)
+
+    monkeypatch.setattr(os, "link", no_anonymous_links)
+    monkeypatch.setattr(writing, "_NO_ANONYMOUS", set())
+    out = tmp_path / "out"
+    items = [item(f"ig_{n}", png((n, 1, 2))) for n in range(3)]
+
+    report = imgcall.save_images(items, out)
+
+    assert [r.outcome for r in report] == ["saved"] * 3
+    assert [(out / f"ig_{n}.png").read_bytes() for n in range(3)] == [
+        png((n, 1, 2)) for n in range(3)
+    ]
+    assert {str(out.resolve())} == writing._NO_ANONYMOUS  # asked once, then remembered
+    assert temp_files(tmp_path) == []

@@ -31,7 +31,7 @@ from ..jsonparse import materialized
 from ..pipeline import Options, Prepared, Ready, Unit, prepared
 from ..shards import Shard, shard_units
 from ..staging import StagedFile
-from ..writing import temp_path
+from ..writing import ANONYMOUS_PREFIX, link_anonymous, temp_path
 
 __all__ = [
     "Shipped",
@@ -124,16 +124,38 @@ def _portable(ready: Prepared, spec: WorkSpec) -> Portable:
         same = ready.data is image.data
         if spec.ship_bytes:
             return Shipped(light, ready.format, sha256, ready.notes, same, data=bytes(ready.data))
-        if ready.staged is not None:
+        if ready.staged is not None and not _anonymous(ready.staged.path):
             path = ready.staged.path
             ready.staged.data.close()  # the run links the file, then removes it
             ready = dataclasses.replace(ready, staged=None)
+        elif ready.staged is not None:
+            # An anonymous file (O_TMPFILE) is this process's alone: name it for the run.
+            assert spec.options.stage_in is not None
+            path = _name(ready.staged, spec.options.stage_in, ready.data)
         else:
             assert spec.options.stage_in is not None
             path = _stage(spec.options.stage_in, ready.data)
         return Shipped(light, ready.format, sha256, ready.notes, same, staged=str(path))
     finally:
         ready.release()
+
+
+def _anonymous(path: Path) -> bool:
+    return str(path).startswith(ANONYMOUS_PREFIX)
+
+
+def _name(staged: StagedFile, folder: Path, data: Any) -> Path:
+    """A temporary name in ``folder`` for the anonymous ``staged`` file (linked, or
+    written out where this file system cannot link it)."""
+    fd = int(str(staged.path)[len(ANONYMOUS_PREFIX) :])
+    for _ in range(3):
+        path = temp_path(folder)
+        linked = link_anonymous(fd, path)
+        if linked:
+            return path
+        if linked is None:
+            break
+    return _stage(folder, bytes(data))
 
 
 def _stage(folder: Path, data: bytes) -> Path:
