@@ -278,7 +278,7 @@ def _cut(mapped: mmap.mmap, size: int) -> Iterator[tuple[int, int | None, int]]:
 def _is_batch_lines(mapped: mmap.mmap) -> bool:
     """True if the file starts with a batch output line, and more lines follow."""
     from .jsonparse import parse_json
-    from .providers import Walker, bedrock, google, openai
+    from .providers import Walker
 
     first = _NON_SPACE.search(mapped, 0, 4096)
     if first is None or first.start() != 0 or mapped[:1] != b"{":
@@ -294,8 +294,7 @@ def _is_batch_lines(mapped: mmap.mmap) -> bool:
     if not isinstance(value, dict):
         return False
     reader = Walker().reader_for(value)
-    batch = (openai.BatchLine, google.BatchLine, google.VertexPrediction, bedrock.BatchRecord)
-    return isinstance(reader, batch)
+    return reader is not None and reader.batch
 
 
 def count_lines(data: Any, start: int, end: int) -> int:

@@ -7,8 +7,9 @@ One module per provider family; each holds `Reader` subclasses for its shapes:
   bodies (OpenAI, Azure OpenAI, and every gateway that speaks OpenAI's shapes);
 - `imgcall.providers.openai_streams`: the Responses and Images API stream events;
 - `imgcall.providers.openrouter`: the ``openrouter:image_generation`` server tool;
-- `imgcall.providers.google`: Gemini / Vertex AI ``generateContent`` (and its streams),
-  the Gemini and Vertex batch outputs, Imagen ``predict``, the Interactions API;
+- `imgcall.providers.google`: Gemini / Vertex AI ``generateContent`` (and its streams)
+  and Imagen ``predict``; `imgcall.providers.google_batch`: the Gemini and Vertex batch
+  outputs; `imgcall.providers.google_interactions`: the Interactions API;
 - `imgcall.providers.bedrock`: Amazon Bedrock image bodies and batch records;
 - `imgcall.providers.stability`: Stability AI's ``artifacts[]`` and ``image`` bodies;
 - `imgcall.providers.others`: Automatic1111 / Forge, fal, Replicate;
@@ -27,7 +28,17 @@ from typing import Any
 
 from ..framing import to_json_value
 from ..items import Location
-from . import bedrock, google, openai, openai_streams, openrouter, others, stability
+from . import (
+    bedrock,
+    google,
+    google_batch,
+    google_interactions,
+    openai,
+    openai_streams,
+    openrouter,
+    others,
+    stability,
+)
 from ._base import Found, Reader
 from .discovery import discover, image_string
 
@@ -41,16 +52,16 @@ READERS: tuple[type[Reader], ...] = (
     openai_streams.ResponseEvents,
     openai_streams.ImagesEvents,
     # Claimed by their shape, most specific first: batch lines wrap the bodies below.
-    google.InteractionEvents,
+    google_interactions.InteractionEvents,
     openai.BatchLine,
-    google.BatchLine,
-    google.InlinedResponses,
-    google.VertexPrediction,
+    google_batch.BatchLine,
+    google_batch.InlinedResponses,
+    google_batch.VertexPrediction,
     bedrock.BatchRecord,
     others.Replicate,
     openai.Response,
     google.GenerateContent,
-    google.Interaction,
+    google_interactions.Interaction,
     google.Imagen,
     openai.Chat,
     openai.ImagesBody,

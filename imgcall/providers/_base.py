@@ -56,6 +56,9 @@ class Reader:
     """Values of the ``type`` field this reader claims without looking further."""
     prefixes: ClassVar[tuple[str, ...]] = ()
     """Prefixes of the ``type`` field this reader claims (stream events)."""
+    batch: ClassVar[bool] = False
+    """Its records are batch output lines, each standing alone: a file of them may be
+    cut into byte ranges read apart (`imgcall.shards`)."""
 
     def __init__(self, walker: Walker) -> None:
         self.walker = walker

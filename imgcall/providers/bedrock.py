@@ -81,6 +81,8 @@ class ImageBody(Reader):
 class BatchRecord(Reader):
     """A Bedrock batch inference output line (``recordId``)."""
 
+    batch = True
+
     def claims(self, value: Mapping[str, Any]) -> bool:
         return "recordId" in value and ("modelOutput" in value or "error" in value)
 

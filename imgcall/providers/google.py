@@ -8,9 +8,8 @@
 - A blocked prompt (``promptFeedback.blockReason``) and a candidate that finished
   without an image (``finishReason`` ``IMAGE_SAFETY``, ``NO_IMAGE``, ... or ``STOP``
   with text only) are problems carrying the reason as their code.
-- Gemini Batch API output lines (``key`` with ``response`` or ``error``), inline batch
-  results (``inlinedResponses``), and Vertex batch prediction lines (``request`` with
-  ``response``, or a ``status`` text). A batch ``key`` plays the part of ``custom_id``.
+- Gemini Batch API output, inline batch results and Vertex batch prediction lines, in
+  `imgcall.providers.google_batch` (a batch ``key`` plays the part of ``custom_id``);
 - Imagen ``predict`` (``predictions[].bytesBase64Encoded``, ``raiFilteredReason``) and
   the SDK's ``generated_images``.
 
@@ -29,21 +28,14 @@ from typing import Any
 from ..errors import (
     EmptyResultError,
     ImageGenerationFailedError,
-    InvalidInputError,
     UnsupportedResultError,
 )
 from ..items import Location
-from ._base import Found, Reader, base_id, describe_error, error_code, problem, synthetic, text_of
-from .google_interactions import Interaction, InteractionEvents
+from ._base import Found, Reader, base_id, problem, synthetic, text_of
 
 __all__ = [
-    "BatchLine",
     "GenerateContent",
     "Imagen",
-    "InlinedResponses",
-    "Interaction",
-    "InteractionEvents",
-    "VertexPrediction",
     "field",
 ]
 
@@ -256,169 +248,6 @@ def _finished_without_image(
         code=finish,
     )
     return problem(name, location, "failed", failure, ctx)
-
-
-# -- batch outputs -----------------------------------------------------------------------
-
-
-def _batch_entry(
-    walker: Any,
-    key: object,
-    reply: object,
-    error: object,
-    location: Location,
-    context: Mapping[str, Any],
-    what: str,
-    *,
-    name: str | None = None,
-) -> Iterator[Found]:
-    """One batch result: its response's images, or a problem naming its key.
-
-    ``name`` stands in for a missing key in a problem's id and message.
-    """
-    ctx = dict(context)
-    if isinstance(key, str) and key:
-        ctx["custom_id"] = key
-    else:
-        key = name
-    request = f"{what} {key!r}" if isinstance(key, str) and key else what
-    if isinstance(error, Mapping) and error:
-        failure = ImageGenerationFailedError(
-            f"{request} failed: {describe_error(error)}",
-            location=location.child("error"),
-            code=error_code(error),
-        )
-        yield problem(key, location, "failed", failure, ctx)
-        return
-    if not isinstance(reply, Mapping):
-        invalid = InvalidInputError(
-            f"{request} has neither a response nor an error", location=location
-        )
-        yield problem(key, location, None, invalid, ctx)
-        return
-    count = 0
-    for found in walker.walk(reply, location.child("response"), ctx):
-        count += 1
-        yield found
-    if not count:
-        empty = EmptyResultError(
-            f"{request} succeeded but its response holds no image",
-            location=location.child("response"),
-        )
-        yield problem(key, location, None, empty, ctx)
-
-
-class BatchLine(Reader):
-    """A Gemini Batch API output line: ``key`` with ``response``, or an ``error``."""
-
-    def claims(self, value: Mapping[str, Any]) -> bool:
-        return "key" in value and any(k in value for k in ("response", "error", "status"))
-
-    def read(
-        self, value: Mapping[str, Any], location: Location, context: Mapping[str, Any]
-    ) -> Iterator[Found]:
-        error = value.get("error")
-        if error is None and isinstance(value.get("status"), Mapping):
-            error = value["status"]  # a google.rpc.Status in place of the response
-        yield from _batch_entry(
-            self.walker,
-            value.get("key"),
-            value.get("response"),
-            error,
-            location,
-            context,
-            "batch request",
-        )
-
-
-_INLINED = ("inlinedResponses", "inlined_responses")
-
-
-def _inlined(value: Mapping[str, Any]) -> tuple[list[Any], tuple[str, ...]] | None:
-    """The inline results of a batch job and where they sit, or ``None``."""
-    for path in ((), ("response",), ("dest",), ("output",), ("metadata", "output")):
-        node: Any = value
-        for key in path:
-            node = node.get(key) if isinstance(node, Mapping) else None
-        if not isinstance(node, Mapping):
-            continue
-        for key in _INLINED:
-            found = node.get(key)
-            if isinstance(found, Mapping):  # the REST shape nests it twice
-                for inner in _INLINED:
-                    if isinstance(found.get(inner), list):
-                        return found[inner], (*path, key, inner)
-            if isinstance(found, list):
-                return found, (*path, key)
-    return None
-
-
-class InlinedResponses(Reader):
-    """A Gemini batch job with inline results (``inlinedResponses``)."""
-
-    def claims(self, value: Mapping[str, Any]) -> bool:
-        return _inlined(value) is not None
-
-    def read(
-        self, value: Mapping[str, Any], location: Location, context: Mapping[str, Any]
-    ) -> Iterator[Found]:
-        found = _inlined(value)
-        assert found is not None
-        entries, path = found
-        ctx = dict(context)
-        if isinstance(value.get("name"), str):
-            ctx["batch"] = value["name"]
-        for index, entry in enumerate(entries):
-            if not isinstance(entry, Mapping):
-                continue
-            metadata = entry.get("metadata")
-            key = entry.get("key")
-            if key is None and isinstance(metadata, Mapping):
-                key = metadata.get("key")
-            where = location.child(*path, index)
-            yield from _batch_entry(
-                self.walker,
-                key,
-                entry.get("response"),
-                entry.get("error"),
-                where,
-                ctx,
-                "batch request",
-            )
-
-
-_STATUS_CODE = re.compile(r'"status"\s*:\s*"([A-Z_]{3,40})"')
-
-
-class VertexPrediction(Reader):
-    """A Vertex AI batch prediction line: ``request`` with ``response`` or ``status``.
-
-    The ``request`` (which may hold the caller's own input images) is never read.
-    """
-
-    def claims(self, value: Mapping[str, Any]) -> bool:
-        return "request" in value and ("response" in value or "status" in value)
-
-    def read(
-        self, value: Mapping[str, Any], location: Location, context: Mapping[str, Any]
-    ) -> Iterator[Found]:
-        status = value.get("status")
-        reply = value.get("response")
-        key = value.get("key")
-        error: Any = None
-        if isinstance(status, str) and status.strip() and not isinstance(reply, Mapping):
-            match = _STATUS_CODE.search(status)
-            error = {"message": status, "code": match.group(1) if match else None}
-        elif isinstance(status, Mapping) and status.get("message"):
-            error = status
-        ctx = dict(context)
-        if isinstance(value.get("processed_time"), str):
-            ctx["processed_time"] = value["processed_time"]
-        # Vertex lines often have no key: a failure is then named after its line.
-        name = key if isinstance(key, str) and key else base_id(ctx, location)
-        yield from _batch_entry(
-            self.walker, key, reply, error, location, ctx, "prediction", name=name
-        )
 
 
 # -- Imagen ------------------------------------------------------------------------------

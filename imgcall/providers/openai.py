@@ -329,6 +329,8 @@ class BatchLine(Reader):
     any image is an `EmptyResultError`.
     """
 
+    batch = True
+
     def claims(self, value: Mapping[str, Any]) -> bool:
         return "custom_id" in value and ("response" in value or "error" in value)
 

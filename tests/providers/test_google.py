@@ -1,4 +1,4 @@
-"""imgcall.providers.google: Gemini / Vertex responses, streams, batch outputs, Imagen."""
+"""imgcall.providers.google: Gemini / Vertex responses and streams, Imagen."""
 
 from __future__ import annotations
 
@@ -187,61 +187,6 @@ def test_a_stream_that_finishes_without_any_image_is_one_problem() -> None:
         chunk["candidates"][0]["content"]["parts"] = [{"text": "no"}]
     (problem,) = collect(chunks)
     assert isinstance(problem, Problem) and "without an image" in problem.reason
-
-
-# -- batch outputs -----------------------------------------------------------------------
-
-
-def test_gemini_batch_lines_keys_as_custom_ids_and_failures_in_the_providers_words() -> None:
-    found = collect(PROVIDERS / "gemini_batch.jsonl")
-    kinds = [(type(x).__name__, x.context.get("custom_id")) for x in found]
-    assert kinds == [
-        ("DecodedImage", "fox-1"),
-        ("DecodedImage", "fox-1"),
-        ("Problem", "fox-2"),
-        ("Problem", "fox-3"),
-    ]
-    first, second, failed, blocked = found
-    assert first.id != second.id  # one key, two images, two names
-    assert isinstance(failed, Problem) and failed.code == "INVALID_ARGUMENT"
-    assert "batch request 'fox-2' failed: Request contains an invalid argument." in failed.reason
-    assert isinstance(blocked, Problem) and blocked.code == "IMAGE_SAFETY"
-
-
-def test_repeated_keys_without_response_ids_keep_counting(tmp_path: Path) -> None:
-    first, second = (
-        json.loads(t) for t in (PROVIDERS / "gemini_batch.jsonl").read_text().splitlines()[:2]
-    )
-    first["response"]["responseId"] = None
-    path = tmp_path / "batch.jsonl"
-    path.write_text(json.dumps(first) + "\n" + json.dumps(second) + "\n")
-    assert [x.id for x in images(path)] == ["fox-1-0-0", "fox-1-0-1"]
-    report = imgcall.save_images(path, tmp_path / "out", name="{custom_id}")
-    assert sorted(p.name for p in report.paths) == ["fox-1-1.png", "fox-1.png"]
-    assert not report.failed
-
-
-def test_inline_batch_results_name_their_keys() -> None:
-    image, problem = collect(PROVIDERS / "gemini_batch_inline.json")
-    assert isinstance(image, imgcall.DecodedImage) and image.context["custom_id"] == "poster-a"
-    assert image.context["batch"] == "batches/8h2kq0b7y3x5"
-    assert isinstance(problem, Problem) and problem.id == "poster-b"
-    assert problem.code == "RESOURCE_EXHAUSTED"
-
-
-def test_vertex_predictions_never_read_the_request_and_report_a_status_text() -> None:
-    found = collect(PROVIDERS / "vertex_predictions.jsonl")
-    image, problem = found  # the caller's own input image in "request" is not an output
-    assert isinstance(image, imgcall.DecodedImage) and image.width == 36
-    assert image.context["processed_time"].startswith("2026-11-20")
-    assert isinstance(problem, Problem) and problem.code == "INVALID_ARGUMENT"
-    assert problem.id == "vertex_predictions-2" and problem.context.get("custom_id") is None
-    assert "empty text parameter" in problem.reason
-
-
-def test_batch_line_with_neither_response_nor_error_is_a_problem() -> None:
-    (problem,) = collect({"key": "k1", "status": None})
-    assert isinstance(problem, Problem) and "neither a response nor an error" in problem.reason
 
 
 # -- Imagen ------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ def test_every_reader_of_every_provider_module_is_registered_once() -> None:
     [
         ({"type": "image_generation_call", "id": "x", "status": "completed"}, "Items"),
         ({"custom_id": "c", "response": {}}, "openai.BatchLine"),
-        ({"key": "k", "response": {}}, "google.BatchLine"),
+        ({"key": "k", "response": {}}, "google_batch.BatchLine"),
         ({"recordId": "r", "modelOutput": {}}, "bedrock.BatchRecord"),
         ({"request": {}, "response": {}}, "VertexPrediction"),
         ({"candidates": []}, "GenerateContent"),
@@ -56,3 +56,14 @@ def test_which_reader_claims_what(value: dict[str, Any], reader: str) -> None:
 
 def test_nothing_claims_an_unknown_object() -> None:
     assert Walker().reader_for({"job": {"id": 1}}) is None
+
+
+def test_only_batch_output_lines_are_marked_as_standing_alone() -> None:
+    # imgcall.shards cuts a file into byte ranges only when its lines stand alone.
+    marked = {f"{r.__module__.rsplit('.', 1)[-1]}.{r.__name__}" for r in READERS if r.batch}
+    assert marked == {
+        "openai.BatchLine",
+        "google_batch.BatchLine",
+        "google_batch.VertexPrediction",
+        "bedrock.BatchRecord",
+    }
