@@ -17,9 +17,31 @@ import click
 if TYPE_CHECKING:
     from .objectstore import ObjectPath
 
-__all__ = ["out_folder", "parse_storage_options", "scale_options", "workers_for"]
+__all__ = [
+    "out_folder",
+    "parse_storage_options",
+    "scale_options",
+    "storage_option",
+    "workers_for",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+_STORAGE_OPTION = click.option(
+    "--storage-option",
+    "storage_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An fsspec option for URLs (s3://...), e.g. anon=true or "
+    'client_kwargs=\'{"endpoint_url": "http://..."}\'; repeatable. VALUE is read '
+    "as JSON when it is JSON.",
+)
+
+
+def storage_option(command: F) -> F:
+    """Add ``--storage-option`` alone (commands that read or write URLs)."""
+    return _STORAGE_OPTION(command)
 
 
 def scale_options(command: F) -> F:
@@ -39,15 +61,7 @@ def scale_options(command: F) -> F:
             help="The Dask scheduler for --engine dask (tcp://host:8786); by default "
             "Dask's own configuration, else a local cluster.",
         ),
-        click.option(
-            "--storage-option",
-            "storage_options",
-            multiple=True,
-            metavar="KEY=VALUE",
-            help="An fsspec option for URLs (s3://...), e.g. anon=true or "
-            'client_kwargs=\'{"endpoint_url": "http://..."}\'; repeatable. VALUE is read '
-            "as JSON when it is JSON.",
-        ),
+        _STORAGE_OPTION,
     ]
     for option in reversed(options):
         command = option(command)

@@ -36,11 +36,18 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import click
 
 from . import __version__
-from ._cli_scale import out_folder, parse_storage_options, scale_options, workers_for
+from ._cli_scale import (
+    out_folder,
+    parse_storage_options,
+    scale_options,
+    storage_option,
+    workers_for,
+)
 
 if TYPE_CHECKING:
     from ._progress import CountingReader, Progress
     from .decoding import Limits
+    from .objectstore import ObjectPath
     from .records import ItemRecord
 
 __all__ = [
@@ -400,8 +407,7 @@ def extract(
     if html_page and no_manifest:
         raise click.UsageError("--html builds the page from the manifest: drop --no-manifest")
     where = out_folder(out_dir)
-    if not isinstance(where, Path) and (html_page or sidecar):
-        raise click.UsageError("--html and --sidecar need a local output folder, not a URL")
+    store = parse_storage_options(storage_options)
     bar: Progress | None = None
     counter: CountingReader | None = None
     if not quiet and _stderr_is_tty():
@@ -429,7 +435,7 @@ def extract(
             embed_metadata=embed_metadata,
             engine=engine,  # type: ignore[arg-type]
             scheduler=dask_scheduler,
-            storage_options=parse_storage_options(storage_options),
+            storage_options=store,
         )
     except OutputError as exc:  # the folder cannot be made: found before any work
         _echo_err(f"error: {exc}")
@@ -474,21 +480,25 @@ def extract(
         if interrupted:
             _echo_err(_render.interrupted_line(tally.counts))
         elif html_page and code != EXIT_NO_IMAGES and not tally.counts.manifest_failed:
-            assert isinstance(where, Path)
-            code = max(code, _gallery(where, workers, quiet))
+            code = max(code, _gallery(where, workers, quiet, store))
     except BrokenPipeError:
         raise _broken_pipe() from None
     raise SystemExit(code)
 
 
-def _gallery(folder: Path, workers: int | None, quiet: bool) -> int:
+def _gallery(
+    folder: Path | ObjectPath,
+    workers: int | None,
+    quiet: bool,
+    storage_options: dict[str, Any] | None,
+) -> int:
     """Build ``index.html`` in ``folder``, report it, and return the exit code."""
     from . import _render
     from .errors import ImgcallError
     from .htmlpage import write_gallery
 
     try:
-        report = write_gallery(folder, workers=workers)
+        report = write_gallery(folder, workers=workers, storage_options=storage_options)
     except ImgcallError as exc:
         _echo_err(f"error: {exc}")
         return exit_code_for(exc)
@@ -578,9 +588,7 @@ def ls_command(
 
 
 @cli.command("gallery", context_settings=_CONTEXT)
-@click.argument(
-    "folder", type=click.Path(file_okay=False, dir_okay=True, path_type=Path), metavar="DIR"
-)
+@click.argument("folder", metavar="DIR")
 @click.option(
     "-j",
     "--jobs",
@@ -591,7 +599,8 @@ def ls_command(
     help="Make thumbnails on N threads (0: one per CPU).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-def gallery_command(folder: Path, jobs: int, quiet: bool) -> None:
+@storage_option
+def gallery_command(folder: str, jobs: int, quiet: bool, storage_options: tuple[str, ...]) -> None:
     """Write DIR/index.html, a gallery of an earlier run's output folder.
 
     Built from DIR's imgcall-manifest.jsonl and its images: a card per item with
@@ -600,20 +609,26 @@ def gallery_command(folder: Path, jobs: int, quiet: bool) -> None:
     larger than a thumbnail, reused on the next run). The page loads nothing from the
     network and stays fast with 50,000 images. Open it from disk or any static server.
 
+    DIR may be a URL in object storage (s3://bucket/out/, pip install 'imgcall[remote]'):
+    the page and thumbnails are then objects beside the images, with their content
+    types, for a bucket served as a website or a prefix downloaded.
+
     \b
     Examples:
       imgcall gallery out/
       imgcall extract batch_output.jsonl -o out/ --html   # the same, after saving
+      imgcall gallery s3://my-bucket/run-7/ --storage-option profile=work
 
     \b
     Exit codes: 0 written, 1 it cannot be written (or a file imgcall did not write
     is named index.html), 2 DIR has no manifest.
     """
-    code = _gallery(folder, jobs or None, quiet)
+    where = out_folder(folder)
+    code = _gallery(where, jobs or None, quiet, parse_storage_options(storage_options))
     if code == EXIT_OK:
         from .htmlpage import GALLERY_NAME
 
-        click.echo(str(folder / GALLERY_NAME))
+        click.echo(str(where / GALLERY_NAME))
     raise SystemExit(code)
 
 

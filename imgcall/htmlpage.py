@@ -30,20 +30,23 @@ import html
 import json
 import os
 import re
-import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from . import _version
 from ._pageassets import PAGE_CSS, PAGE_JS
 from .cards import CARD_CAPTION_PX, Card, failure_words, render_card, stylesheet
 from .errors import InvalidInputError, OutputError, OutputExistsError
+from .pagefolder import PageFolder, page_folder
 from .records import MANIFEST_NAME
 from .thumbs import THUMB_SIDE, make_thumbnails
-from .writing import describe_os_error, temp_path
+from .writing import describe_os_error
+
+if TYPE_CHECKING:
+    from .objectstore import ObjectPath
 
 __all__ = ["GALLERY_NAME", "GalleryReport", "write_gallery"]
 
@@ -63,8 +66,8 @@ _FLAG_IMAGE, _FLAG_FAILED, _FLAG_C2PA, _FLAG_PARTIAL = 1, 2, 4, 8
 class GalleryReport:
     """What `write_gallery` wrote: the page, and what it shows."""
 
-    path: Path
-    """The ``index.html`` written."""
+    path: Path | ObjectPath
+    """The ``index.html`` written (its URL, an `imgcall.ObjectPath`, in object storage)."""
     items: int
     """Cards on the page (one per manifest line)."""
     images: int
@@ -80,10 +83,11 @@ class GalleryReport:
 
 
 def write_gallery(
-    folder: str | os.PathLike[str],
+    folder: str | os.PathLike[str] | ObjectPath,
     *,
     workers: int | None = None,
     title: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> GalleryReport:
     """Write ``index.html`` into ``folder``, the output folder of an earlier run.
 
@@ -91,20 +95,25 @@ def write_gallery(
     go into ``.imgcall-thumbs/``, made on ``workers`` threads (default: one per CPU).
     ``title`` is the page's heading (default: the folder's name). Never prints.
 
+    ``folder`` may be a URL in object storage (``"s3://bucket/out/"``, as written by
+    ``save_images(..., "s3://bucket/out/")``; ``pip install 'imgcall[remote]'``),
+    reached with ``storage_options`` (see `imgcall.objectstore`): the page and the
+    thumbnails are objects beside the images, with their content types, so a bucket
+    served as a static website (or the prefix downloaded) shows the gallery.
+
     Raises:
         InvalidInputError: the folder has no manifest (or it cannot be read).
         OutputExistsError: an ``index.html`` that imgcall did not write is there.
         OutputError: the page cannot be written.
     """
-    root = Path(folder)
-    manifest = root / MANIFEST_NAME
+    files = page_folder(folder, storage_options)
     warnings: list[str] = []
-    records = list(_read_manifest(manifest, warnings))
-    target = root / GALLERY_NAME
-    _check_target(target)
-    plan = [_plan(root, record) for record in records]
+    records = list(_read_manifest(files, warnings))
+    target = files.location(GALLERY_NAME)
+    _check_target(files)
+    plan = [_plan(files, record) for record in records]
     jobs = [(p.name, p.sha256) for p in plan if p.needs_thumb and p.name and p.sha256]
-    thumbs = make_thumbnails(root, jobs, workers=workers)
+    thumbs = make_thumbnails(files, jobs, workers=workers)
     if thumbs.warning:
         warnings.append(thumbs.warning)
     entries: list[tuple[int, str]] = []
@@ -122,11 +131,14 @@ def write_gallery(
         entries.append((flags, render_card(card, inline=False)))
     page = _page(
         entries,
-        title=title or root.resolve().name or str(root),
+        title=title or files.title,
         counts=(len(entries), images, failed, c2pa),
         warnings=warnings,
     )
-    _write(target, page.encode("utf-8"))
+    try:
+        files.write(GALLERY_NAME, page.encode("utf-8"))
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {describe_os_error(exc)}") from exc
     return GalleryReport(
         path=target,
         items=len(entries),
@@ -139,31 +151,38 @@ def write_gallery(
     )
 
 
-def _read_manifest(path: Path, warnings: list[str]) -> Iterator[dict[str, Any]]:
+def _read_manifest(files: PageFolder, warnings: list[str]) -> Iterator[dict[str, Any]]:
+    where = files.location(MANIFEST_NAME)
     try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed below, also when the caller stops
+        fh = files.open(MANIFEST_NAME)
     except FileNotFoundError as exc:
         raise InvalidInputError(
-            f"{path.parent} has no {MANIFEST_NAME}: build a gallery from the output folder "
-            "of 'imgcall extract' (without --no-manifest)",
-            location=str(path),
+            f"{str(files.location('')).rstrip('/')} has no {MANIFEST_NAME}: build a gallery "
+            "from the output "
+            "folder of 'imgcall extract' (without --no-manifest)",
+            location=str(where),
         ) from exc
     except OSError as exc:
         raise InvalidInputError(
-            f"cannot read {path}: {describe_os_error(exc)}", location=str(path)
+            f"cannot read {where}: {describe_os_error(exc)}", location=str(where)
         ) from exc
     broken = 0
-    with fh:
-        for raw in fh:
-            try:
-                value = json.loads(raw)
-            except ValueError:
-                broken += int(bool(raw.strip()))
-                continue
-            if isinstance(value, dict):
-                yield value
-            else:
-                broken += 1
+    try:
+        with fh:
+            for raw in fh:
+                try:
+                    value = json.loads(raw)
+                except ValueError:
+                    broken += int(bool(raw.strip()))
+                    continue
+                if isinstance(value, dict):
+                    yield value
+                else:
+                    broken += 1
+    except OSError as exc:
+        raise InvalidInputError(
+            f"cannot read {where}: {describe_os_error(exc)}", location=str(where)
+        ) from exc
     if broken:
         warnings.append(f"{broken} line{'s' if broken != 1 else ''} of {MANIFEST_NAME} unreadable")
 
@@ -187,7 +206,7 @@ class _Planned:
     missing: bool
 
 
-def _plan(root: Path, record: dict[str, Any]) -> _Planned:
+def _plan(files: PageFolder, record: dict[str, Any]) -> _Planned:
     """Where a record's image is, and whether it needs a thumbnail."""
     path = _text(record, "path")
     if record.get("outcome") not in _IMAGE_OUTCOMES or path is None:
@@ -196,11 +215,8 @@ def _plan(root: Path, record: dict[str, Any]) -> _Planned:
     name = path.replace("\\", "/").rsplit("/", 1)[-1]
     if name in ("", ".", "..") or name.startswith(".") or name == GALLERY_NAME:
         return _Planned(None, None, False, True)
-    try:
-        info = os.lstat(root / name)
-    except OSError:
-        return _Planned(name, None, False, True)
-    if not stat.S_ISREG(info.st_mode):
+    size = files.size(name)
+    if size is None:  # gone, or not a regular file: never opened
         return _Planned(name, None, False, True)
     sha = _text(record, "sha256")
     sha = sha if sha and _SHA256.fullmatch(sha) else None
@@ -211,7 +227,7 @@ def _plan(root: Path, record: dict[str, Any]) -> _Planned:
         width is not None
         and height is not None
         and max(width, height) <= THUMB_SIDE
-        and info.st_size <= _SMALL_BYTES
+        and size <= _SMALL_BYTES
     )
     needs = record.get("format") != "SVG" and not small
     return _Planned(name, sha, needs, False)
@@ -372,30 +388,18 @@ def _page(
     return "\n".join(parts)
 
 
-def _check_target(target: Path) -> None:
+def _check_target(files: PageFolder) -> None:
+    target = files.location(GALLERY_NAME)
     try:
-        info = os.lstat(target)
-    except FileNotFoundError:
-        return
+        there = files.exists(GALLERY_NAME)
     except OSError as exc:
         raise OutputError(f"cannot check {target}: {describe_os_error(exc)}") from exc
-    if stat.S_ISREG(info.st_mode):
-        with contextlib.suppress(OSError), open(target, "rb") as fh:
-            if _GENERATOR.encode() in fh.read(4096):
+    if not there:
+        return
+    if files.size(GALLERY_NAME) is not None:  # a regular file: ours if it says so
+        with contextlib.suppress(OSError):
+            if _GENERATOR.encode() in files.head(GALLERY_NAME, 4096):
                 return
     raise OutputExistsError(
         f"{target} exists and is not a gallery imgcall wrote; move it away to build one here"
     )
-
-
-def _write(target: Path, data: bytes) -> None:
-    tmp = temp_path(target.parent)
-    try:
-        with open(tmp, "xb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise OutputError(f"cannot write {target}: {describe_os_error(exc)}") from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)

@@ -18,7 +18,11 @@ and what changes against a local folder:
   shard is done, so a killed run resumes from them;
 - there is no lock: object stores cannot hold one, so two runs into one prefix at once
   are not stopped (each object is still whole; the manifest is the last run's);
-- sidecars and the HTML gallery need a local folder.
+- each object gets the content type its extension says where the store keeps one (S3,
+  GCS: `content_options`), so a bucket served as a website shows images and the
+  gallery page (`imgcall.htmlpage`, thumbnails under ``.imgcall-thumbs/``) instead of
+  offering them as downloads; sidecars (`imgcall.sidecar`) are objects beside the
+  images.
 """
 
 from __future__ import annotations
@@ -43,6 +47,36 @@ __all__ = ["ObjectPath", "RemoteFolder", "RemoteManifest", "RemoteStore", "is_ou
 _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 _MD5 = re.compile(r"[0-9a-f]{32}")
 _MAX_NAME_BYTES = 255
+
+
+_CONTENT_TYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "svg": "image/svg+xml",
+    "html": "text/html; charset=utf-8",
+    "json": "application/json",
+    "jsonl": "application/jsonl",
+}
+
+
+def content_options(fs: Any, file_name: str) -> dict[str, Any]:
+    """The keyword that gives an object its content type on this store, if it has one.
+
+    fsspec has no common way to say it: s3fs passes ``ContentType`` to ``PutObject``,
+    gcsfs takes ``content_type``; other stores keep their own default.
+    """
+    mime = _CONTENT_TYPES.get(file_name.rsplit(".", 1)[-1].lower()) if "." in file_name else None
+    if mime is None:
+        return {}
+    protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
+    if "s3" in protocols:
+        return {"ContentType": mime}
+    if "gs" in protocols or "gcs" in protocols:
+        return {"content_type": mime}
+    return {}
 
 
 def is_output_url(out_dir: object) -> bool:
@@ -141,6 +175,18 @@ class RemoteFolder:
                 f"cannot write in the output folder {self.url}: {_reason(exc)}"
             ) from exc
 
+    def info(self, file_name: str) -> dict[str, Any] | None:
+        """The store's facts of an object (size, ETag, type), ``None`` if there is none."""
+        return self._info(file_name)
+
+    def read(self, file_name: str) -> bytes:
+        """An object's bytes; `OutputError` if it cannot be read."""
+        try:
+            data: bytes = self.fs.cat_file(self.key(file_name))
+        except Exception as exc:
+            raise OutputError(f"cannot read {self.where / file_name}: {_reason(exc)}") from exc
+        return data
+
     def _info(self, file_name: str) -> dict[str, Any] | None:
         try:
             info: dict[str, Any] = self.fs.info(self.key(file_name))
@@ -184,15 +230,17 @@ class RemoteFolder:
         digest = _md5_of(info)
         if digest is not None:
             return digest == hashlib.md5(data, usedforsecurity=False).hexdigest()
-        try:
-            there: bytes = self.fs.cat_file(self.key(file_name))
-        except Exception as exc:
-            raise OutputError(f"cannot read {self.where / file_name}: {_reason(exc)}") from exc
-        return there == bytes(data)
+        return self.read(file_name) == bytes(data)
+
+    def put(self, file_name: str, data: bytes) -> None:
+        """Put one object whole (one PUT), with its content type; `OutputError` if not."""
+        self._put(file_name, data)
 
     def _put(self, file_name: str, data: bytes) -> None:
         try:
-            self.fs.pipe_file(self.key(file_name), bytes(data))
+            self.fs.pipe_file(
+                self.key(file_name), bytes(data), **content_options(self.fs, file_name)
+            )
         except Exception as exc:
             raise OutputError(f"cannot write {self.where / file_name}: {_reason(exc)}") from exc
 

@@ -298,8 +298,6 @@ def iter_save(
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     remote = is_output_url(out_dir)
-    if remote and sidecar:
-        raise ValueError("sidecar=True needs a local output folder, not a URL")
     run = _Run(out_dir, name, on_conflict, manifest, storage_options)
     if run.remote is not None:
         run.remote.probe()
@@ -308,7 +306,7 @@ def iter_save(
     if sidecar:
         from .sidecar import Sidecars
 
-        run.sidecars = Sidecars()
+        run.sidecars = Sidecars(run.remote)
     options = Options(
         limits,
         check,

@@ -9,7 +9,8 @@ every thumbnail already there and identical images share one; thumbnails no imag
 any more are removed.
 
 The folder is hidden, so scans of the output folder skip it; it is never followed if it
-is a symlink or anything but a folder (the page then shows the originals instead).
+is a symlink or anything but a folder (the page then shows the originals instead). In
+object storage it is the prefix ``.imgcall-thumbs/`` beside the images.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import stat
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,7 +25,8 @@ from pathlib import Path
 
 from .errors import ImgcallError
 from .formats import FORMATS, sniff
-from .writing import describe_os_error, temp_path
+from .pagefolder import LocalFolder, PageFolder
+from .writing import describe_os_error
 
 __all__ = ["THUMBS_DIR", "THUMB_SIDE", "Thumbnails", "make_thumbnails"]
 
@@ -51,7 +52,7 @@ class Thumbnails:
 
 
 def make_thumbnails(
-    folder: Path,
+    folder: Path | PageFolder,
     images: Iterable[tuple[str, str]],
     *,
     side: int = THUMB_SIDE,
@@ -59,17 +60,19 @@ def make_thumbnails(
 ) -> Thumbnails:
     """Make (or reuse) a thumbnail for each ``(file name, sha256)`` of ``folder``.
 
-    Only the images that need one are given: the caller shows smaller ones as they are.
-    ``workers`` threads (default: one per CPU) do the decoding and scaling.
+    ``folder`` is a local folder or any `imgcall.pagefolder.PageFolder` (a prefix in
+    object storage). Only the images that need one are given: the caller shows smaller
+    ones as they are. ``workers`` threads (default: one per CPU) do the decoding and
+    scaling (and, in object storage, the downloads and uploads).
     """
+    files = LocalFolder(folder) if isinstance(folder, Path) else folder
     by_key: dict[str, list[str]] = {}  # thumbnail key -> the images that share it
     for name, sha256 in images:
         by_key.setdefault(f"{sha256[:32]}-{side}", []).append(name)
-    thumbs = folder / THUMBS_DIR
-    problem = _usable_folder(thumbs)
+    problem = files.subfolder(THUMBS_DIR)
     if problem is not None:
         return Thumbnails({}, {}, 0, 0, 0, f"thumbnails not made: {THUMBS_DIR} {problem}")
-    existing = _existing(thumbs)
+    existing = _existing(files)
     paths: dict[str, str | None] = {}
     notes: dict[str, str] = {}
     todo: list[str] = []
@@ -85,7 +88,7 @@ def make_thumbnails(
     made = 0
     if todo:
         with ThreadPoolExecutor(workers or os.cpu_count() or 1, "imgcall-thumb") as pool:
-            results = pool.map(lambda key: _make(folder, thumbs, by_key[key][0], key, side), todo)
+            results = pool.map(lambda key: _make(files, by_key[key][0], key, side), todo)
             for key, (made_name, note) in zip(todo, results, strict=True):
                 if made_name is not None:
                     existing[key] = made_name
@@ -94,82 +97,48 @@ def make_thumbnails(
                     paths[name] = None if made_name is None else f"{THUMBS_DIR}/{made_name}"
                     if made_name is None:
                         notes[name] = note or "no preview"
-    removed = _remove_unused(thumbs, {existing[k] for k in by_key if k in existing})
+    removed = _remove_unused(files, {existing[k] for k in by_key if k in existing})
     return Thumbnails(paths, notes, made, reused, removed)
 
 
-def _usable_folder(thumbs: Path) -> str | None:
-    try:
-        info = os.lstat(thumbs)
-    except FileNotFoundError:
-        try:
-            thumbs.mkdir()
-        except OSError as exc:
-            return f"cannot be created: {describe_os_error(exc)}"
-        return None
-    except OSError as exc:
-        return f"cannot be read: {describe_os_error(exc)}"
-    if not stat.S_ISDIR(info.st_mode):
-        return "is not a folder (a symlink or a file is there)"
-    return None
-
-
-def _existing(thumbs: Path) -> dict[str, str]:
+def _existing(files: PageFolder) -> dict[str, str]:
     found: dict[str, str] = {}
-    with contextlib.suppress(OSError), os.scandir(thumbs) as entries:
-        for entry in entries:
-            if _THUMB_NAME.match(entry.name) and entry.is_file(follow_symlinks=False):
-                found[entry.name.rsplit(".", 1)[0]] = entry.name
+    try:
+        names = files.listing(THUMBS_DIR)
+    except OSError:
+        return found  # unlisted: every thumbnail is made again
+    for name in names:
+        if _THUMB_NAME.match(name):
+            found[name.rsplit(".", 1)[0]] = name
     return found
 
 
-def _remove_unused(thumbs: Path, used: set[str]) -> int:
+def _remove_unused(files: PageFolder, used: set[str]) -> int:
     removed = 0
-    with contextlib.suppress(OSError), os.scandir(thumbs) as entries:
-        for entry in list(entries):
-            if _THUMB_NAME.match(entry.name) and entry.name not in used:
+    with contextlib.suppress(OSError):
+        for name in files.listing(THUMBS_DIR):
+            if _THUMB_NAME.match(name) and name not in used:
                 with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
+                    files.remove(f"{THUMBS_DIR}/{name}")
                     removed += 1
     return removed
 
 
-def _make(
-    folder: Path, thumbs: Path, name: str, key: str, side: int
-) -> tuple[str | None, str | None]:
+def _make(files: PageFolder, name: str, key: str, side: int) -> tuple[str | None, str | None]:
     """Make one thumbnail; ``(its file name, None)`` or ``(None, why not)``."""
     from .decoding import DEFAULT_LIMITS, thumbnail
 
     try:
-        data = _read_image(folder / name, DEFAULT_LIMITS.max_bytes)
+        data = files.read(name, DEFAULT_LIMITS.max_bytes)
         fmt = sniff(data)
         if fmt is None or fmt == "SVG":
             return None, "no preview: not a raster image"
         small, out_fmt = thumbnail(data, fmt, side, DEFAULT_LIMITS, max_bytes=side * side // 2)
         del data
         final = f"{key}.{FORMATS[out_fmt].extension}"
-        tmp = temp_path(thumbs)
-        try:
-            with open(tmp, "xb") as fh:
-                fh.write(small)
-            os.replace(tmp, thumbs / final)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+        files.write(f"{THUMBS_DIR}/{final}", small)
     except ImgcallError as exc:
         return None, f"no preview: {exc.reason}"
     except OSError as exc:
         return None, f"no preview: {describe_os_error(exc)}"
     return final, None
-
-
-def _read_image(path: Path, max_bytes: int) -> bytes:
-    """The bytes of a regular file, never through a symlink, at most ``max_bytes``."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(f"{path.name} is not a regular file")
-        if info.st_size > max_bytes:
-            raise OSError(f"{path.name} is over {max_bytes:,} bytes")
-        return fh.read(max_bytes + 1)

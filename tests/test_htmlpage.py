@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import http.server
 import io
@@ -10,6 +11,7 @@ import json
 import re
 import shutil
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,10 +25,11 @@ from imgcall.htmlpage import GALLERY_NAME, write_gallery
 from imgcall.records import MANIFEST_NAME
 from imgcall.thumbs import THUMB_SIDE, THUMBS_DIR
 from tests.browser import browser, console_errors, open_page, requests
+from tests.s3server import bucket, s3_endpoint
 
 from .helpers import item, png
 
-__all__ = ["browser"]  # the fixture, imported for the tests below
+__all__ = ["browser", "bucket", "s3_endpoint"]  # the fixtures, imported for the tests below
 
 HOSTILE = '<img src=x onerror="window.__pwned=1">'
 PROMPTS = [
@@ -55,8 +58,8 @@ def batch_line(custom_id: str, found: dict[str, Any]) -> dict[str, Any]:
     return {"custom_id": custom_id, "response": {"status_code": 200, "body": body}}
 
 
-def make_run(folder: Path) -> Path:
-    """A batch run's output folder: large and small images, C2PA, failures, hostile text."""
+def make_batch(folder: Path) -> Path:
+    """A batch output file: large and small images, C2PA, failures, hostile text."""
     from tests.c2pa_helpers import sign
 
     lines = [
@@ -82,8 +85,13 @@ def make_run(folder: Path) -> Path:
     ]
     batch = folder / "batch.jsonl"
     batch.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return batch
+
+
+def make_run(folder: Path) -> Path:
+    """The output folder of a run on `make_batch`'s file."""
     out = folder / "out"
-    imgcall.save_images(batch, out)
+    imgcall.save_images(make_batch(folder), out)
     return out
 
 
@@ -434,3 +442,127 @@ def test_copy_of_the_folder_elsewhere_still_works(run_dir: Path, tmp_path: Path)
     shutil.copytree(run_dir, moved)
     report = write_gallery(moved)
     assert (report.images, report.thumbnails_reused) == (4, 2)
+
+
+# --- in object storage ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def memory_folder() -> Iterator[str]:
+    """A fresh prefix in fsspec's in-memory file system."""
+    fsspec = pytest.importorskip("fsspec")
+    root = f"/imgcall-{uuid.uuid4().hex}"
+    yield f"memory://{root}/out"
+    with contextlib.suppress(FileNotFoundError):
+        fsspec.filesystem("memory").rm(root, recursive=True)
+
+
+def _stored(url: str, **options: Any) -> dict[str, bytes]:
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(url, **options)
+    fs.invalidate_cache()
+    return {p[len(root) + 1 :]: fs.cat_file(p) for p in fs.find(root)}
+
+
+def test_a_gallery_in_object_storage_is_the_one_made_on_disk(
+    tmp_path: Path, memory_folder: str
+) -> None:
+    batch = make_batch(tmp_path)
+    local = tmp_path / "out"
+    imgcall.save_images(batch, local)
+    imgcall.save_images(batch, memory_folder)
+    report = write_gallery(memory_folder)
+    assert report.path == imgcall.ObjectPath(f"{memory_folder}/{GALLERY_NAME}")
+    assert (report.items, report.images, report.failed, report.c2pa) == (5, 4, 1, 1)
+    assert (report.thumbnails_made, report.thumbnails_reused) == (2, 0)
+    on_disk = write_gallery(local)
+    stored = _stored(memory_folder)
+    # The same cards, thumbnails and links: only where the folder is differs.
+    assert stored[GALLERY_NAME] == on_disk.path.read_bytes()
+    thumbs = {n: d for n, d in stored.items() if n.startswith(f"{THUMBS_DIR}/")}
+    assert thumbs == {
+        f"{THUMBS_DIR}/{p.name}": p.read_bytes() for p in (local / THUMBS_DIR).iterdir()
+    }
+    again = write_gallery(memory_folder)
+    assert (again.thumbnails_made, again.thumbnails_reused) == (0, 2)
+
+
+def test_object_storage_keeps_the_pages_guarantees(tmp_path: Path, memory_folder: str) -> None:
+    import fsspec
+
+    with pytest.raises(InvalidInputError, match=r"has no imgcall-manifest\.jsonl"):
+        write_gallery(memory_folder)
+    imgcall.save_images(make_batch(tmp_path), memory_folder)
+    fs, root = fsspec.core.url_to_fs(memory_folder)
+    fs.rm_file(f"{root}/ig_small.png")  # a file gone since the run
+    fs.pipe_file(f"{root}/{GALLERY_NAME}", b"<html>the user's own page</html>")
+    with pytest.raises(OutputExistsError, match="not a gallery imgcall wrote"):
+        write_gallery(memory_folder)
+    assert fs.cat_file(f"{root}/{GALLERY_NAME}") == b"<html>the user's own page</html>"
+    fs.rm_file(f"{root}/{GALLERY_NAME}")
+    report = write_gallery(memory_folder)
+    assert (report.images, report.failed) == (3, 2)
+    assert "The file is missing" in report_page(memory_folder)
+
+
+def report_page(url: str) -> str:
+    return _stored(url)[GALLERY_NAME].decode()
+
+
+def test_extract_html_and_sidecars_into_s3_shown_by_chromium_from_the_bucket(
+    browser: Any, tmp_path: Path, bucket: dict[str, Any], s3_endpoint: str
+) -> None:
+    """A bucket served over HTTP (as S3 static hosting does) shows the gallery."""
+    from click.testing import CliRunner
+
+    from imgcall.cli import cli
+
+    url = f"s3://{bucket['name']}/run"
+    endpoint = json.dumps(bucket["options"]["client_kwargs"])
+    args = ["extract", str(make_batch(tmp_path)), "-o", url, "--html", "--sidecar"]
+    result = CliRunner().invoke(cli, [*args, "--storage-option", f"client_kwargs={endpoint}"])
+    assert result.exit_code == 1, result.output  # the blocked item
+    assert f"imgcall: gallery {url}/{GALLERY_NAME}: 4 images (1 with C2PA), 1 not saved" in (
+        result.stderr
+    )
+    fs = bucket["fs"]
+    fs.invalidate_cache()
+    key = f"{bucket['name']}/run"
+    assert fs.info(f"{key}/{GALLERY_NAME}")["ContentType"] == "text/html; charset=utf-8"
+    assert fs.info(f"{key}/ig_large.png")["ContentType"] == "image/png"
+    assert fs.info(f"{key}/ig_signed.jpg")["ContentType"] == "image/jpeg"
+    sidecar = json.loads(fs.cat_file(f"{key}/ig_signed.json"))
+    assert (sidecar["custom_id"], sidecar["c2pa"]) == ("req-2", True)
+    assert len(fs.ls(f"{key}/{THUMBS_DIR}")) == 2
+    # The page, served by the store itself to anyone (path-style URLs), as a bucket with
+    # a public-read policy serves it.
+    import boto3
+
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{key}/*",
+            }
+        ],
+    }
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    client.put_bucket_policy(Bucket=bucket["name"], Policy=json.dumps(policy))
+    origin = f"{s3_endpoint}/{key}/"
+    open_page(browser, origin + GALLERY_NAME)
+    assert sorted(visible_cards(browser)) == sorted(
+        ["ig_large", "ig_small", "ig_signed", "ig_blocked", HOSTILE]
+    )
+    widths = browser.execute_script(
+        "return Promise.all([...document.querySelectorAll('#ic-grid img')].map("
+        "i => i.decode().then(() => i.naturalWidth, () => 0)))"
+    )
+    assert len(widths) == 4 and all(width > 0 for width in widths), widths
+    made = requests(browser)
+    assert any(f"/{THUMBS_DIR}/" in u for u in made), made
+    assert all(u.startswith((origin, "data:")) for u in made), made
+    assert console_errors(browser) == []

@@ -18,9 +18,12 @@ import imgcall
 from imgcall.cli import cli
 from imgcall.objectstore import ObjectPath
 from tests.helpers import b64, png
+from tests.s3server import bucket, s3_endpoint
 from tests.shardkit import clash_inputs, small_shards, write_batch
 
 fsspec = pytest.importorskip("fsspec")
+
+__all__ = ["bucket", "s3_endpoint"]  # the fixtures, imported for the tests below
 
 
 @pytest.fixture
@@ -124,44 +127,35 @@ def test_processes_into_object_storage(tmp_path, memory_url, monkeypatch) -> Non
     }
 
 
-def test_sidecars_need_a_local_folder(tmp_path, memory_url) -> None:
-    with pytest.raises(ValueError, match="local output folder"):
-        imgcall.save_images(clash_inputs(tmp_path / "in"), memory_url, sidecar=True)
+def test_sidecars_are_objects_beside_the_images(tmp_path, memory_url) -> None:
+    inputs = clash_inputs(tmp_path / "in")
+    report = imgcall.save_images(inputs, memory_url, sidecar=True)
+    objects = _objects(memory_url)
+    assert sorted(n for n in objects if n.endswith(".json")) == [
+        "dup-1.json",
+        "dup.json",
+        "same.json",
+    ]
+    rows = {r["path"]: r for r in _manifest(memory_url) if r["outcome"] == "saved"}
+    for name in ("dup", "dup-1", "same"):
+        assert json.loads(objects[f"{name}.json"]) == rows[f"{memory_url}/{name}.png"]
+    assert all(not r.warnings for r in report.records)
+    # An object that is not a sidecar is never replaced.
+    fs, root = fsspec.core.url_to_fs(memory_url)
+    fs.pipe_file(f"{root}/same.json", b'{"mine": true}')
+    again = imgcall.save_images(inputs, memory_url, sidecar=True)
+    assert fs.cat_file(f"{root}/same.json") == b'{"mine": true}'
+    notes = [w for r in again.records for w in r.warnings]
+    assert notes == [
+        "sidecar same.json not written: an object that is not an imgcall sidecar is there"
+    ]
+    # The others now hold this run's records, as the manifest does.
+    rows = {r["path"]: r for r in _manifest(memory_url)}
+    assert json.loads(_objects(memory_url)["dup.json"]) == rows[f"{memory_url}/dup.png"]
+    assert rows[f"{memory_url}/dup.png"]["outcome"] == "exists"
 
 
 # -- a real S3 server ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    """moto's S3 server on 127.0.0.1 and a free port, with dummy credentials."""
-    server_module = pytest.importorskip("moto.server")
-    pytest.importorskip("s3fs")
-    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    """A fresh bucket; yields the storage options that reach it."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    import s3fs
-
-    options = {"client_kwargs": {"endpoint_url": s3_endpoint}, "skip_instance_cache": True}
-    name = f"imgcall-{uuid.uuid4().hex[:12]}"
-    fs = s3fs.S3FileSystem(**options)
-    fs.mkdir(name)
-    yield {"name": name, "options": options, "fs": fs}
 
 
 def test_s3_output_with_s3fs(tmp_path, bucket, monkeypatch) -> None:
