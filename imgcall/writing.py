@@ -11,7 +11,7 @@ of dead processes. Whatever is at a final name and is not a regular file (a FIFO
 socket, folder or symlink) is never opened, read or followed: it is a conflict like a
 file with different bytes, and ``overwrite`` replaces the name itself (never writing
 through it; a folder is never replaced). `save_image` (behind `DecodedImage.save`)
-writes one image; whole runs build on `try_write` in `imgcall.saving`.
+writes one image; whole runs build on `try_write` in `imgcall.saverun`.
 """
 
 from __future__ import annotations

@@ -868,9 +868,9 @@ def test_ls_partials(runner: CliRunner) -> None:
 def test_ctrl_c_during_a_write_finishes_that_file_then_stops_with_130(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import imgcall.saving
+    import imgcall.saverun
 
-    real_try_write = imgcall.saving.try_write
+    real_try_write = imgcall.saverun.try_write
     calls: list[str] = []
 
     def interrupted_while_writing(path: Path, *args: Any, **kwargs: Any) -> Any:
@@ -879,7 +879,7 @@ def test_ctrl_c_during_a_write_finishes_that_file_then_stops_with_130(
             os.kill(os.getpid(), signal.SIGINT)  # arrives in the middle of this write
         return real_try_write(path, *args, **kwargs)
 
-    monkeypatch.setattr(imgcall.saving, "try_write", interrupted_while_writing)
+    monkeypatch.setattr(imgcall.saverun, "try_write", interrupted_while_writing)
     items = [item(f"i{n}", png((n, 0, 0))) for n in range(5)]
     result = run(runner, "extract", write_json(tmp_path / "x.json", items), "-o", "out")
 

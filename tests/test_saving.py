@@ -635,9 +635,9 @@ def test_a_run_of_failures_only_leaves_nothing_and_reports_no_manifest(tmp_path:
 def test_problems_held_back_past_memory_still_reach_the_manifest_in_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import imgcall.saving as saving
+    import imgcall.saverun as saverun
 
-    monkeypatch.setattr(saving, "_HELD_IN_MEMORY", 200)  # a few lines, then a temporary file
+    monkeypatch.setattr(saverun, "_HELD_IN_MEMORY", 200)  # a few lines, then a temporary file
     items = [item(f"f{n}", None, "failed") for n in range(40)] + [item("ok", png())]
     report = imgcall.save_images(items, tmp_path / "out")
     lines = (tmp_path / "out" / MANIFEST_NAME).read_text().splitlines()
