@@ -3,8 +3,9 @@
 One module per provider family; each holds `Reader` subclasses for its shapes:
 
 - `imgcall.providers.openai`: ``image_generation_call`` items, Responses (with
-  code-interpreter images), chat completions, Images API bodies, Batch API lines, error
+  code-interpreter images), chat completions, Images API bodies, error
   bodies (OpenAI, Azure OpenAI, and every gateway that speaks OpenAI's shapes);
+- `imgcall.providers.openai_batch`: the Batch API's output lines;
 - `imgcall.providers.openai_streams`: the Responses and Images API stream events;
 - `imgcall.providers.openrouter`: the ``openrouter:image_generation`` server tool;
 - `imgcall.providers.google`: Gemini / Vertex AI ``generateContent`` (and its streams)
@@ -34,6 +35,7 @@ from . import (
     google_batch,
     google_interactions,
     openai,
+    openai_batch,
     openai_streams,
     openrouter,
     others,
@@ -53,7 +55,7 @@ READERS: tuple[type[Reader], ...] = (
     openai_streams.ImagesEvents,
     # Claimed by their shape, most specific first: batch lines wrap the bodies below.
     google_interactions.InteractionEvents,
-    openai.BatchLine,
+    openai_batch.BatchLine,
     google_batch.BatchLine,
     google_batch.InlinedResponses,
     google_batch.VertexPrediction,

@@ -32,7 +32,7 @@ def test_every_reader_of_every_provider_module_is_registered_once() -> None:
     ("value", "reader"),
     [
         ({"type": "image_generation_call", "id": "x", "status": "completed"}, "Items"),
-        ({"custom_id": "c", "response": {}}, "openai.BatchLine"),
+        ({"custom_id": "c", "response": {}}, "openai_batch.BatchLine"),
         ({"key": "k", "response": {}}, "google_batch.BatchLine"),
         ({"recordId": "r", "modelOutput": {}}, "bedrock.BatchRecord"),
         ({"request": {}, "response": {}}, "VertexPrediction"),
@@ -62,7 +62,7 @@ def test_only_batch_output_lines_are_marked_as_standing_alone() -> None:
     # imgcall.shards cuts a file into byte ranges only when its lines stand alone.
     marked = {f"{r.__module__.rsplit('.', 1)[-1]}.{r.__name__}" for r in READERS if r.batch}
     assert marked == {
-        "openai.BatchLine",
+        "openai_batch.BatchLine",
         "google_batch.BatchLine",
         "google_batch.VertexPrediction",
         "bedrock.BatchRecord",
