@@ -322,3 +322,42 @@ def test_processes_ship_large_images_staged_in_anonymous_files(tmp_path: Path) -
     assert files(tmp_path / "processes") == files(tmp_path / "threads")
     assert [p.read_bytes() for p in got.paths] == images
     assert not [p for p in (tmp_path / "processes").iterdir() if p.name.endswith(TEMP_SUFFIX)]
+
+
+# -- a job system of the user's own (the README's Ray recipe, with a process pool) ---------
+
+
+def _extract_part(part: int, inputs: list[str], root: str) -> dict[str, int]:
+    report = imgcall.save_images(inputs, f"{root}/part-{part:04d}/", name="{custom_id}")
+    return report.counts()
+
+
+def test_parts_run_by_a_job_system_give_what_one_run_gives(tmp_path: Path) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    inputs = [str(write_batch(tmp_path / f"batch-{k}.jsonl", 12 + k)) for k in range(3)]
+    whole = imgcall.save_images(inputs, tmp_path / "whole", name="{custom_id}")
+    parts = [[inputs[0]], inputs[1:]]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(2, mp_context=context) as pool:
+        futures = [
+            pool.submit(_extract_part, k, p, str(tmp_path / "out")) for k, p in enumerate(parts)
+        ]
+        counts = [f.result() for f in futures]
+    assert sum(c["saved"] for c in counts) + sum(c["exists"] for c in counts) == sum(
+        whole.counts()[k] for k in ("saved", "exists")
+    )
+    assert sum(c["failed"] for c in counts) == whole.counts()["failed"]
+    by_part = sorted(
+        r["sha256"]
+        for k in range(2)
+        for r in manifest_lines(tmp_path / "out" / f"part-{k:04d}")
+        if r.get("sha256")
+    )
+    assert by_part == sorted(
+        r["sha256"] for r in manifest_lines(tmp_path / "whole") if r.get("sha256")
+    )
+    # A task the job system runs again finds its part done.
+    again = _extract_part(1, parts[1], str(tmp_path / "out"))
+    assert again["saved"] == 0 and again["exists"] == counts[1]["saved"] + counts[1]["exists"]
