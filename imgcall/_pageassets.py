@@ -196,6 +196,7 @@ PAGE_JS = r"""
     box.innerHTML = html;
     viewCap.replaceChildren(...box.querySelector("figcaption").childNodes);
     viewOpen.href = href;
+    viewOpen.toggleAttribute("download", /<a [^>]*href="[^"]*" download/.test(html));
     view.classList.add("ic-open");
   }
   function step(delta) {

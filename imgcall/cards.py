@@ -236,7 +236,10 @@ def render_card(card: Card, *, inline: bool, box_px: int | None = None) -> str:
             f"<div {_a('why', inline)}>{_e(_cut(card.note or 'no preview', REASON_CHARS))}</div>"
         )
     if card.href is not None:
-        box = f'<a {box_attrs} href="{_e(card.href)}">{inner}</a>'
+        # An SVG opened as a page of its own runs whatever script it holds; a link to one
+        # saves it instead. Images are only ever shown through <img>, which runs nothing.
+        save = " download" if card.format == "SVG" else ""
+        box = f'<a {box_attrs} href="{_e(card.href)}"{save}>{inner}</a>'
     else:
         box = f"<div {box_attrs}>{inner}</div>"
     status = _e(_cut(card.status or "?", 24))

@@ -369,6 +369,37 @@ def test_a_click_opens_the_image_and_escape_closes_it(browser: Any, run_dir: Pat
     assert console_errors(browser) == []
 
 
+SCRIPTED_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40">'
+    b'<rect width="40" height="40" fill="teal"/><script>window.__svg = 1</script></svg>'
+)
+
+
+def test_an_svg_is_never_opened_as_a_page(browser: Any, tmp_path: Path) -> None:
+    """Its card and the viewer's link save the file: opened as a page, it would run."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    lines = [
+        batch_line("req-0", item("ig_svg", SCRIPTED_SVG)),
+        batch_line("req-1", item("ig_png", drawing(64, 1))),
+    ]
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    out = tmp_path / "out"
+    imgcall.save_images(batch, out)
+    html = [card for _, card in page_data(write_gallery(out).path.read_text())["cards"]]
+    assert 'href="ig_svg.svg" download>' in html[0] and " download" not in html[1]
+    open_page(browser, (out / GALLERY_NAME).as_uri())
+    opener = "return document.querySelector('#ic-view a').hasAttribute('download')"
+    for name, saves in (("ig_svg.svg", True), ("ig_png.png", False)):
+        browser.find_element("css selector", f".ic-slot a.ic-box[href='{name}']").click()
+        WebDriverWait(browser, 10).until(lambda d: d.find_element("id", "ic-view").is_displayed())
+        assert browser.execute_script(opener) is saves, name
+        browser.find_element("css selector", "#ic-view [data-act=close]").click()
+    assert browser.execute_script("return window.__svg") is None
+    assert console_errors(browser) == []
+
+
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
