@@ -83,9 +83,10 @@ def kill_after(run: subprocess.Popen[str], lines: int, delay: float) -> bool:
     drain.start()
     drain.join(RUN_BUDGET)
     assert run.returncode is not None, "the run did not end"
+    # A run can end between poll() and the signal: then it was not killed, and ended well.
     if killed:
-        assert run.returncode == -signal.SIGKILL
-    return killed
+        assert run.returncode in (-signal.SIGKILL, 0)
+    return run.returncode == -signal.SIGKILL
 
 
 def manifest_lines(out: Path) -> list[dict[str, Any]]:
