@@ -36,7 +36,7 @@ from bench.contest import pin_to_one_cpu, run_contests
 from bench.engines import run_engines
 from bench.plot import plot
 from bench.providers import run_providers
-from bench.remote import run_remote
+from bench.remote import SMALL_TO_S3, run_remote
 
 HERE = Path(__file__).resolve().parent
 BASELINES = HERE / "baselines"
@@ -395,6 +395,7 @@ def run_all(scratch: Path, reps: int, *, quick: bool, big: bool) -> dict[str, ob
         measure=measure,
         ratio=ratio,
         target_cls=Target,
+        small_lines=30 if quick else SMALL_TO_S3,
     )
     scenarios.update(more)
     targets += more_targets

@@ -8,6 +8,9 @@ and what changes against a local folder:
 - each image is one object, written whole with one PUT (``pipe_file``): a store's PUT
   is atomic per object, so no reader ever sees half an image and there is no
   temporary name to rename (object stores have no atomic rename, and none is needed);
+- several images are written at once (`imgcall.putahead`: up to 16 in flight, names
+  still decided in input order, so the records are those of writes one at a time;
+  ``on_conflict="rename"`` writes one at a time);
 - the conflict policy holds: before writing, the name is looked up (one HEAD); the
   same bytes there count as ``exists``, compared by size and then by hash, from the
   store's own MD5 (an S3 ETag of a single-part upload, a GCS ``md5Hash``) where it has

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 
     from .engines import ShardEnd, Streamed
     from .objectstore import ObjectPath, RemoteFolder, RemoteManifest
+    from .putahead import Done, PutAhead
     from .shardlog import ShardBook
     from .shards import Shard
     from .sidecar import Sidecars
@@ -65,7 +66,14 @@ if TYPE_CHECKING:
 _HELD_IN_MEMORY = 1 << 20
 
 
-__all__ = ["Run", "out_location"]
+__all__ = ["PUT_WINDOW", "Run", "out_location"]
+
+PUT_WINDOW = 16
+"""Images put into object storage at once (`imgcall.putahead`); 1 writes one at a time."""
+
+# A unit in the window of writes: its unit, its prepared image, and its record when that
+# was known without a write (the same bytes under a name this run holds, a bad name).
+_Item = tuple["Unit", "Ready", "ItemRecord | None"]
 
 
 def out_location(out_dir: str | os.PathLike[str] | ObjectPath) -> Path | ObjectPath:
@@ -135,6 +143,15 @@ class Run:
         self.held: SpooledTemporaryFile[str] | None = None
         self.folder_existed = self.folder.is_dir()
         self.sidecars: Sidecars | None = None
+        # Object storage: several images put at once, recorded in order (imgcall.putahead).
+        self.ahead: PutAhead[_Item] | None = None
+        if self.remote is not None and on_conflict != "rename" and PUT_WINDOW > 1:
+            from .putahead import PutAhead
+
+            remote, policy = self.remote, on_conflict
+            self.ahead = PutAhead(
+                lambda name, data: remote.try_write(name, data, policy), window=PUT_WINDOW
+            )
         # Shards: where the next one starts in {index}, its number, and the records.
         self.offset = 0
         self.current = 0
@@ -181,6 +198,13 @@ class Run:
                 except StopIteration:
                     pending.pop()
                     continue
+                if self.ahead is not None:
+                    if isinstance(ready, Ready):
+                        if unit.index is not None:
+                            unit = dataclasses.replace(unit, index=self.offset + unit.index)
+                        yield from self._put_ahead(unit, ready)
+                        continue
+                    yield from self._settle()  # what comes next is recorded after them
                 if isinstance(ready, ShardDone):
                     carried = self._carry(ready.shard, ready.key)
                     if carried is None:
@@ -217,7 +241,14 @@ class Run:
                 yield record
                 if failure is not None:
                     yield failure
+            if self.ahead is not None:
+                yield from self._settle()
         finally:
+            if self.ahead is not None:
+                while len(self.ahead):  # the caller stopped: record what was written
+                    with shielded():
+                        self._finish(self.ahead.pop())
+                self.ahead.close()
             for open_stream in pending:  # stops the workers when the caller stops early
                 close = getattr(open_stream, "close", None)
                 if close is not None:
@@ -238,6 +269,90 @@ class Run:
                         folder.rmdir()
                     except OSError:
                         break
+
+    def _put_ahead(self, unit: Unit, ready: Ready) -> Iterator[ItemRecord]:
+        """`_save` for a window of writes: decide the name now, write it on the pool.
+
+        Yields the records of earlier images whose writes had to finish first: the
+        window's oldest when it is full, and the one holding a name this image wants.
+        """
+        assert self.ahead is not None
+        image = ready.image
+        try:
+            stem = self._stem(unit, ready)
+        except ImgcallError as exc:
+            exc.with_origin(id=image.id, location=image.location)
+            self.ahead.add((unit, ready, problem_record(unit, exc, image)))
+            return
+        ext = FORMATS[ready.format].extension
+        for file_name in candidate_names(stem, ext):
+            key = file_name.casefold()
+            if self.ahead.holds(key):  # its answer decides what this image does
+                yield from self._settle(until=key)
+            owner = self.claims.get(key)
+            if owner is not None:
+                sha256, claimed, shard = owner
+                if shard != self.current and self.book is not None:
+                    self.book.encounter(claimed, sha256)
+                if sha256 == ready.sha256:
+                    record = image_record(unit, ready, "exists", self._path(claimed), claimed)
+                    self.ahead.add((unit, ready, record))
+                    return
+                continue
+            try:
+                self._path(file_name)  # a plain name, or OutputError
+            except ImgcallError as exc:
+                exc.with_origin(id=image.id, location=image.location)
+                self.ahead.add((unit, ready, problem_record(unit, exc, image)))
+                return
+            while self.ahead.full(len(ready.data)):
+                yield from self._settle(count=1)
+            self.ahead.put((unit, ready, None), file_name, key, ready.data)
+            return
+        error = no_free_name(stem, ext)
+        error.with_origin(id=image.id, location=image.location)
+        self.ahead.add((unit, ready, problem_record(unit, error, image)))
+
+    def _settle(
+        self, *, until: str | None = None, count: int | None = None
+    ) -> Iterator[ItemRecord]:
+        """Record the window's writes in order: all, ``count`` of them, or up to and
+        including the one that holds the name ``until``."""
+        assert self.ahead is not None
+        while len(self.ahead) and count != 0:
+            with shielded():  # the write is finished and its line written, or neither
+                record, failure = self._finish(self.ahead.pop())
+            yield record
+            if failure is not None:
+                yield failure
+            if count is not None:
+                count -= 1
+            if until is not None and not self.ahead.holds(until):
+                return
+
+    def _finish(self, done: Done[_Item]) -> tuple[ItemRecord, ItemRecord | None]:
+        """The record of one write out of the window, written to the manifest."""
+        unit, ready, known = done.item
+        try:
+            if known is not None:
+                record = known
+            elif done.error is not None:
+                if not isinstance(done.error, ImgcallError):
+                    raise done.error
+                done.error.with_origin(id=ready.image.id, location=ready.image.location)
+                record = problem_record(unit, done.error, ready.image)
+            else:
+                assert done.file_name is not None and done.outcome is not None
+                if done.outcome != "skipped":
+                    key = done.file_name.casefold()
+                    self.claims[key] = (ready.sha256, done.file_name, self.current)
+                path = self._path(done.file_name)
+                record = image_record(unit, ready, done.outcome, path, None)
+        finally:
+            ready.release()
+        if self.sidecars is not None:
+            record = self.sidecars.write(record)
+        return record, self._log(record)
 
     def _lock(self) -> FolderLock | None:
         """Own the folder's manifest for the run: the `FolderLock`, if the folder takes one.

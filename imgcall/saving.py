@@ -38,7 +38,8 @@ A run reads its inputs through `imgcall.pipeline`, names each image with
   (`imgcall.shardlog`) is written after its last manifest line, and a re-run into the
   folder carries a finished shard's lines over without reading it again;
 - ``out_dir`` may be a URL in object storage (`imgcall.objectstore`: each image one
-  object written whole, the manifest and shard records beside them).
+  object written whole, several at once (`imgcall.putahead`), the manifest and shard
+  records beside them).
 """
 
 from __future__ import annotations

@@ -101,13 +101,15 @@ def test_shard_records_are_objects_and_a_rerun_skips_them(
     records = fs.ls(root + "/.imgcall-shards", detail=False)
     assert len(records) > 2 and all(r.endswith(".jsonl") for r in records)
     put: list[str] = []
-    real = fs.pipe_file
+    real = type(fs).pipe_file
 
-    def counted(path: str, data: bytes, **kwargs: Any) -> Any:
+    def counted(self: Any, path: str, data: bytes, **kwargs: Any) -> Any:
         put.append(path)
-        return real(path, data, **kwargs)
+        return real(self, path, data, **kwargs)
 
-    monkeypatch.setattr(fs, "pipe_file", counted)
+    # On the class: fsspec caches the instance, and an attribute set on it would outlive
+    # this test (monkeypatch puts back a bound method, not nothing).
+    monkeypatch.setattr(type(fs), "pipe_file", counted)
     again = imgcall.save_images([str(batch)], memory_url)
     assert again.counts()["exists"] == first.counts()["saved"] == 59
     assert [p for p in put if p.endswith(".png")] == []
@@ -153,6 +155,120 @@ def test_sidecars_are_objects_beside_the_images(tmp_path, memory_url) -> None:
     rows = {r["path"]: r for r in _manifest(memory_url)}
     assert json.loads(_objects(memory_url)["dup.json"]) == rows[f"{memory_url}/dup.png"]
     assert rows[f"{memory_url}/dup.png"]["outcome"] == "exists"
+
+
+# -- several PUTs in flight (imgcall.putahead) ---------------------------------------------
+
+
+def _clashing_batch(path: Path) -> str:
+    """Ids that come back (same bytes and other bytes), a problem line, a bad id."""
+    items = []
+    for n in range(40):
+        ident = f"ig_{n % 7}" if n % 3 == 0 else f"ig_{n}"
+        colour = (n % 5 * 50, 0, 0) if n % 3 == 0 else (n, n, 200)
+        items.append(
+            {
+                "type": "image_generation_call",
+                "id": ident,
+                "status": "completed",
+                "result": b64(png(colour)),
+            }
+        )
+    items[11] = {"type": "image_generation_call", "id": "x", "status": "failed", "result": None}
+    items[17]["id"] = "../../etc/passwd"
+    path.write_text(json.dumps({"output": items}))
+    return str(path)
+
+
+def _run(inputs: list[str], url: str, policy: str, window: int, monkeypatch) -> list[str]:
+    import imgcall.saverun
+
+    monkeypatch.setattr(imgcall.saverun, "PUT_WINDOW", window)
+    imgcall.save_images(inputs, url, on_conflict=policy)  # type: ignore[arg-type]
+    fs, root = fsspec.core.url_to_fs(url)
+    text = fs.cat_file(root + "/imgcall-manifest.jsonl").decode()
+    return text.replace(url, "URL").splitlines()
+
+
+@pytest.mark.parametrize("policy", ["error", "skip", "overwrite", "rename"])
+def test_writes_in_flight_give_the_records_of_writes_one_at_a_time(
+    tmp_path, policy, monkeypatch
+) -> None:
+    inputs = [_clashing_batch(tmp_path / "a.json"), *clash_inputs(tmp_path / "in")]
+    runs = []
+    for window in (1, 16):
+        url = f"memory:///imgcall-{uuid.uuid4().hex}/out"
+        fs, root = fsspec.core.url_to_fs(url)
+        # Objects an earlier run left: one with other bytes, one with the same bytes.
+        fs.pipe_file(f"{root}/ig_1.png", png((1, 2, 3)))
+        fs.pipe_file(f"{root}/ig_2.png", png((2, 2, 200)))
+        runs.append((_run(inputs, url, policy, window, monkeypatch), _objects(url)))
+    (one_at_a_time, objects), (in_flight, objects_too) = runs
+    assert in_flight == one_at_a_time
+    assert objects_too.keys() == objects.keys()
+    assert {k: v for k, v in objects_too.items() if k.endswith(".png")} == {
+        k: v for k, v in objects.items() if k.endswith(".png")
+    }
+    outcomes = {json.loads(line)["outcome"] for line in in_flight}
+    assert {"saved", "exists", "failed"} <= outcomes
+
+
+class _SlowStore:
+    """Counts the PUTs in flight at once, each taking a little while."""
+
+    def __init__(self, monkeypatch, fail: str | None = None) -> None:
+        import threading
+        import time
+
+        self.active = self.peak = 0
+        lock = threading.Lock()
+        real = type(fsspec.filesystem("memory")).pipe_file
+
+        def pipe_file(fs: Any, path: str, data: bytes, **kwargs: Any) -> Any:
+            with lock:
+                self.active += 1
+                self.peak = max(self.peak, self.active)
+            try:
+                time.sleep(0.02)
+                if fail is not None and path.endswith(fail):
+                    raise OSError("the store said no")
+                return real(fs, path, data, **kwargs)
+            finally:
+                with lock:
+                    self.active -= 1
+
+        monkeypatch.setattr(type(fsspec.filesystem("memory")), "pipe_file", pipe_file)
+
+
+def test_images_are_put_several_at_once_and_a_failed_put_fails_only_its_image(
+    tmp_path, memory_url, monkeypatch
+) -> None:
+    batch = write_batch(tmp_path / "batch.jsonl", 40)
+    store = _SlowStore(monkeypatch, fail="ig_0005.png")
+    report = imgcall.save_images([str(batch)], memory_url)
+    assert store.peak > 4  # a window of writes, not one after the other
+    failed = [r for r in report.records if r.outcome == "failed"]
+    assert len(failed) == 2  # line 8 is an error line; ig_0005 could not be put
+    assert any("the store said no" in str(r.error) for r in failed)
+    rows = _manifest(memory_url)
+    assert [r["index"] for r in rows] == sorted(r["index"] for r in rows)
+    assert "ig_0005.png" not in _objects(memory_url)
+    renamed = _SlowStore(monkeypatch)
+    imgcall.save_images([str(batch)], memory_url + "-2", on_conflict="rename")
+    assert renamed.peak == 1  # an answer may send an image on to the next name
+
+
+def test_a_run_stopped_early_records_every_image_it_put(tmp_path, memory_url, monkeypatch) -> None:
+    batch = write_batch(tmp_path / "batch.jsonl", 40)
+    _SlowStore(monkeypatch)
+    records = imgcall.iter_save([str(batch)], memory_url)
+    taken = [next(records) for _ in range(3)]
+    records.close()  # what Ctrl-C on the command line does, once the file is written
+    put = sorted(n for n in _objects(memory_url) if n.endswith(".png"))
+    rows = _manifest(memory_url)
+    assert [r["id"] for r in rows[:3]] == [r.id for r in taken]
+    assert len(put) > 3  # the writes in flight were finished, and each has its line
+    assert sorted(r["path"].rsplit("/", 1)[-1] for r in rows if r["outcome"] == "saved") == put
 
 
 # -- a real S3 server ---------------------------------------------------------------------
