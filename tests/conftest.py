@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +43,22 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _ctrl_c_reaches_the_tests() -> Iterator[None]:
+    """Let SIGINT through when the suite was started in the background.
+
+    A shell starts a background job (``cmd &``, ``nohup``) with SIGINT ignored, and
+    imgcall keeps an ignored SIGINT ignored, as a program under ``nohup`` should; the
+    children of this process would inherit that too. The Ctrl-C tests need the signal
+    delivered as a terminal delivers it, wherever the suite was started from.
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -896,6 +896,29 @@ def test_ctrl_c_during_a_write_finishes_that_file_then_stops_with_130(
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
 
 
+def test_a_run_started_with_ctrl_c_ignored_keeps_ignoring_it(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import imgcall.saverun
+
+    real_try_write = imgcall.saverun.try_write
+
+    def interrupted_while_writing(path: Path, *args: Any, **kwargs: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGINT)
+        return real_try_write(path, *args, **kwargs)
+
+    monkeypatch.setattr(imgcall.saverun, "try_write", interrupted_while_writing)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # what nohup and `cmd &` do
+    try:
+        items = [item(f"i{n}", png((n, 0, 0))) for n in range(3)]
+        result = run(runner, "extract", write_json(tmp_path / "x.json", items), "-o", "out")
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # left as it was
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert result.exit_code == 0, result.stderr
+    assert lines(result.stdout) == ["out/i0.png", "out/i1.png", "out/i2.png"]
+
+
 def lines_of(stream: Any, n: int, timeout: float = 60) -> list[bytes]:
     """The first ``n`` lines a child process writes, waiting at most ``timeout`` seconds."""
     got: list[bytes] = []
