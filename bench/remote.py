@@ -36,8 +36,8 @@ with fs.open(path, "rb", block_size=BLOCK) as f:
 """
 # imgcall extract with a given number of writes in flight: WINDOW ARGS...
 _EXTRACT_WINDOW = """
-import sys, imgcall.saverun
-imgcall.saverun.PUT_WINDOW = int(sys.argv[3])
+import sys, imgcall.putahead
+imgcall.putahead.WINDOW = int(sys.argv[3])
 sys.argv = ["imgcall", *sys.argv[4:]]
 from imgcall.cli import main
 main()
@@ -79,23 +79,19 @@ def run_remote(
         fs.put(str(jsonl), "bench/batch.jsonl")
         url = "s3://bench/batch.jsonl"
         options = json.dumps({"endpoint_url": endpoint})
+        to_moto = [
+            "-q",
+            "--storage-option",
+            f"client_kwargs={options}",
+            "--storage-option",
+            "key=bench",
+            "--storage-option",
+            "secret=bench",
+        ]
         mb = corpora.file_mb(jsonl)
         remote = variant(
             "extract from S3 (moto, loopback)",
-            [
-                *cli,
-                "extract",
-                url,
-                "-o",
-                "{out}",
-                "-q",
-                "--storage-option",
-                f"client_kwargs={options}",
-                "--storage-option",
-                "key=bench",
-                "--storage-option",
-                "secret=bench",
-            ],
+            [*cli, "extract", url, "-o", "{out}", *to_moto],
             mb,
         )
         local = variant("extract from disk", [*cli, "extract", str(jsonl), "-o", "{out}", "-q"], mb)
@@ -109,15 +105,6 @@ def run_remote(
         small_pngs = [corpora.noisy_png(seed, (80, 80)) for seed in range(10)]
         small = corpora.write_jsonl(scratch / "s3-small.jsonl", small_pngs, small_lines)
         small_mb = corpora.file_mb(small)
-        to_s3 = [
-            "-q",
-            "--storage-option",
-            f"client_kwargs={options}",
-            "--storage-option",
-            "key=bench",
-            "--storage-option",
-            "secret=bench",
-        ]
         ahead, one = (
             variant(
                 name,
@@ -130,7 +117,7 @@ def run_remote(
                     str(small),
                     "-o",
                     "s3://bench{out}",
-                    *to_s3,
+                    *to_moto,
                 ],
                 small_mb,
             )

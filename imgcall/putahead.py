@@ -27,7 +27,8 @@ __all__ = ["WINDOW", "WINDOW_BYTES", "Done", "PutAhead"]
 
 WINDOW = 16
 """Writes in flight at most (an S3 client keeps 10-50 connections; 16 is plenty for one
-process and gentle on a small store)."""
+process and gentle on a small store); read by `imgcall.saverun` at the start of each
+run, and 1 there means one write at a time."""
 WINDOW_BYTES = 64 << 20
 """Bytes of images in flight at most, so a window of large images stays small."""
 
@@ -44,17 +45,13 @@ class Done(Generic[T]):
     error: BaseException | None = None
 
 
+@dataclass(slots=True)
 class _Entry(Generic[T]):
-    __slots__ = ("file_name", "future", "item", "key", "size")
-
-    def __init__(
-        self, item: T, file_name: str | None, key: str | None, size: int, future: Future[Written]
-    ) -> None:
-        self.item = item
-        self.file_name = file_name
-        self.key = key
-        self.size = size
-        self.future = future
+    item: T
+    file_name: str | None
+    key: str | None
+    size: int
+    future: Future[Written]
 
 
 class PutAhead(Generic[T]):

@@ -66,10 +66,7 @@ if TYPE_CHECKING:
 _HELD_IN_MEMORY = 1 << 20
 
 
-__all__ = ["PUT_WINDOW", "Run", "out_location"]
-
-PUT_WINDOW = 16
-"""Images put into object storage at once (`imgcall.putahead`); 1 writes one at a time."""
+__all__ = ["Run", "out_location"]
 
 # A unit in the window of writes: its unit, its prepared image, and its record when that
 # was known without a write (the same bytes under a name this run holds, a bad name).
@@ -145,13 +142,15 @@ class Run:
         self.sidecars: Sidecars | None = None
         # Object storage: several images put at once, recorded in order (imgcall.putahead).
         self.ahead: PutAhead[_Item] | None = None
-        if self.remote is not None and on_conflict != "rename" and PUT_WINDOW > 1:
-            from .putahead import PutAhead
+        if self.remote is not None and on_conflict != "rename":
+            from . import putahead
 
-            remote, policy = self.remote, on_conflict
-            self.ahead = PutAhead(
-                lambda name, data: remote.try_write(name, data, policy), window=PUT_WINDOW
-            )
+            if putahead.WINDOW > 1:  # read at each run: 1 writes one image at a time
+                remote, policy = self.remote, on_conflict
+                self.ahead = putahead.PutAhead(
+                    lambda name, data: remote.try_write(name, data, policy),
+                    window=putahead.WINDOW,
+                )
         # Shards: where the next one starts in {index}, its number, and the records.
         self.offset = 0
         self.current = 0

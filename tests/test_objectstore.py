@@ -181,9 +181,9 @@ def _clashing_batch(path: Path) -> str:
 
 
 def _run(inputs: list[str], url: str, policy: str, window: int, monkeypatch) -> list[str]:
-    import imgcall.saverun
+    import imgcall.putahead
 
-    monkeypatch.setattr(imgcall.saverun, "PUT_WINDOW", window)
+    monkeypatch.setattr(imgcall.putahead, "WINDOW", window)
     imgcall.save_images(inputs, url, on_conflict=policy)  # type: ignore[arg-type]
     fs, root = fsspec.core.url_to_fs(url)
     text = fs.cat_file(root + "/imgcall-manifest.jsonl").decode()
