@@ -231,6 +231,17 @@ def test_long_texts_parse_the_same_once_pydantic_core_takes_over(
     notes: list[Replacement] = []
     assert parse_json(surrogate, notes=notes)["custom_id"] == "\ufffd"  # not refused
     assert len(notes) == 1
+    pair = text.replace(b'"req-1"', b'"\\ud83d\\ude00 \\uDBFF\\uDFFF"')
+    assert parse_json(pair)["custom_id"] == "\U0001f600 \U0010ffff"  # pairs are characters
+    lone = {
+        b'"\\ud800\\u0041"': "\ufffdA",
+        b'"\\udc00"': "\ufffd",
+        b'"\\uD800\\uDBFF"': "\ufffd" * 2,
+    }
+    for escaped, replaced in lone.items():
+        notes.clear()
+        assert parse_json(text.replace(b'"req-1"', escaped), notes=notes)["custom_id"] == replaced
+        assert len(notes) == 1
     huge = text.replace(b"2.5", b"9" * 5000)
     assert parse_json(huge)["body"]["n"][1] != 2.5  # replaced, as without pydantic_core
     monkeypatch.setattr(jsonparse, "_long_texts", 0)

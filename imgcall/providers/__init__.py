@@ -90,6 +90,9 @@ class Walker:
         self.partials = partials
         self.discover = discover
         self._readers = [reader(self) for reader in READERS]
+        # Readers claimed only by their "type" keep the base class's claims (always
+        # False): asking them costs a call per record for nothing.
+        self._claimers = [r for r in self._readers if type(r).claims is not Reader.claims]
         self._by_type: dict[str, Reader] = {}
         self._by_prefix: list[tuple[tuple[str, ...], Reader]] = []
         for reader in self._readers:
@@ -117,14 +120,15 @@ class Walker:
             for prefixes, candidate in self._by_prefix:
                 if kind.startswith(prefixes):
                     return candidate
-        for reader in self._readers:
+        for reader in self._claimers:
             if reader.claims(value):
                 return reader
         return None
 
     def walk(self, value: Any, location: Location, context: Mapping[str, Any]) -> Iterator[Found]:
         """Recognise ``value`` by its content and yield what it holds."""
-        value = to_json_value(value, location)
+        if type(value) is not dict and type(value) is not list:  # parsed JSON: as it is
+            value = to_json_value(value, location)
         if isinstance(value, (list, tuple)):
             for index, element in enumerate(value):
                 yield from self.walk(element, location.child(index), context)
