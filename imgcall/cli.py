@@ -387,10 +387,10 @@ def extract(
       imgcall extract *.json -o out/ --on-conflict rename --convert png
       imgcall extract batch_output.jsonl -o out/ --html --sidecar
       imgcall extract batch/ 's3://bucket/out/*.jsonl.gz' -o out/
+      imgcall extract big_batch.jsonl -o s3://bucket/images/ --engine processes
 
     INPUT may be a folder (every file in it), a gzip, bzip2, xz or zstd file, or a URL
     that fsspec reads (pip install 'imgcall[remote]' and s3fs, gcsfs, ...); never http(s).
-      imgcall extract big_batch.jsonl -o s3://bucket/images/ --engine processes
 
     \b
     Exit codes: 0 all saved, 1 some item could not be saved,

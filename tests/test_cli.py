@@ -71,6 +71,10 @@ def test_help_has_a_description_and_examples(runner: CliRunner, command: list[st
     assert "Examples:" in result.stdout
     assert "imgcall " in result.stdout.split("Examples:")[1]
     assert result.stderr == ""
+    # Every example is a line of its own: none was folded into a paragraph by click.
+    for line in result.stdout.splitlines():
+        if "imgcall extract " in line or "imgcall ls " in line:
+            assert line.lstrip().startswith(("imgcall ", "cat ")), line
 
 
 def test_extract_help_lists_every_option(runner: CliRunner) -> None:
