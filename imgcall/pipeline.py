@@ -76,6 +76,13 @@ class Unit:
     stem: str
     found: Item | Problem | ImgcallError
 
+    def shifted(self, offset: int) -> Unit:
+        """The unit numbered ``offset`` further on (a shard's units, in the whole run)."""
+        if self.index is None or not offset:
+            return self
+        # Built directly: dataclasses.replace looks up the fields at every call.
+        return Unit(self.index + offset, self.input, self.stem, self.found)
+
 
 @dataclass(frozen=True)
 class Ready:

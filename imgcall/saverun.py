@@ -10,7 +10,6 @@ earlier run. The promises it keeps are listed in `imgcall.saving`.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import stat
@@ -199,8 +198,7 @@ class Run:
                     continue
                 if self.ahead is not None:
                     if isinstance(ready, Ready):
-                        if unit.index is not None:
-                            unit = dataclasses.replace(unit, index=self.offset + unit.index)
+                        unit = unit.shifted(self.offset)
                         yield from self._put_ahead(unit, ready)
                         continue
                     yield from self._settle()  # what comes next is recorded after them
@@ -220,8 +218,7 @@ class Run:
                     if failure is not None:
                         yield failure
                     continue
-                if unit.index is not None:
-                    unit = dataclasses.replace(unit, index=self.offset + unit.index)
+                unit = unit.shifted(self.offset)
                 with shielded():  # the file and its manifest line, or neither
                     if isinstance(ready, Ready):
                         try:

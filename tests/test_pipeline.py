@@ -12,7 +12,8 @@ import pytest
 
 import imgcall
 import imgcall.pipeline as pipeline
-from imgcall.pipeline import Input, Options, Ready, as_sources, prepared, scan_units
+from imgcall.errors import ImgcallError
+from imgcall.pipeline import Input, Options, Ready, Unit, as_sources, prepared, scan_units
 from tests.conftest import ITEMS_DIR
 
 from .helpers import item, noise_png
@@ -118,3 +119,12 @@ def test_large_images_are_hashed_beside_the_write_when_a_second_cpu_is_free(
     assert bool(hash_threads()) is threads
     assert first.sha256 == hashlib.sha256(big).hexdigest()
     list(records)
+
+
+def test_a_unit_shifted_keeps_everything_but_its_number() -> None:
+    problem = ImgcallError("broken input")
+    unit = Unit(3, "batch.jsonl", "batch", problem)
+    assert unit.shifted(0) is unit
+    assert unit.shifted(10) == Unit(13, "batch.jsonl", "batch", problem)
+    broken = Unit(None, "batch.jsonl", "batch", problem)  # no item: never numbered
+    assert broken.shifted(10) is broken
