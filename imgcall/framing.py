@@ -31,7 +31,14 @@ from .errors import InvalidInputError
 from .items import Location
 from .jsonparse import JSONError, parse_json
 from .linereader import NON_SPACE, LineReader, from_lines
-from .mapped import NOT_ONE_DOCUMENT, ParseFailure, mapped_lines, one_line_document, open_map
+from .mapped import (
+    NOT_ONE_DOCUMENT,
+    ParseFailure,
+    mapped_lines,
+    mapped_spans,
+    one_line_document,
+    open_map,
+)
 from .oddities import Replacement, clean
 from .sources import CHUNK_SIZE, open_bytes
 
@@ -42,6 +49,7 @@ _LOOK = 1024
 """Bytes looked at before any line is read: enough to tell what the input is."""
 _FIELD_NAME = re.compile(rb"[A-Za-z_-]*$")
 _DONE = b"[DONE]"
+_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -362,57 +370,87 @@ def _bad_line(
 
 
 def _sse(lines: LineReader, first: bytearray, first_no: int, label: str) -> Iterator[Record]:
-    data: list[bytearray] = []
+    if lines.mapped is not None:
+        # A transcript in a regular file is read where it lies (a 40 MB
+        # response.completed event is never copied out of the map).
+        mapped = lines.mapped
+        bom = len(_BOM) if mapped[: len(_BOM)] == _BOM else 0
+        spans: Iterator[tuple[int, Any, int, int]] = (
+            (no, mapped, bom if start == 0 else start, stop)
+            for no, start, stop in mapped_spans(mapped, first_no - 1)
+        )
+    else:
+        spans = chain([(first_no, first, 0, len(first))], _buffered_lines(lines))
+    yield from _sse_events(spans, label)
+
+
+def _buffered_lines(lines: LineReader) -> Iterator[tuple[int, Any, int, int]]:
+    while (line := lines.readline()) is not None:
+        yield lines.lineno, line, 0, len(line)
+
+
+# A data value: (buffer, start, stop), the buffer a line of its own or the whole map.
+_Part = tuple[Any, int, int]
+
+
+def _sse_events(lines: Iterator[tuple[int, Any, int, int]], label: str) -> Iterator[Record]:
+    """The records of an SSE transcript from ``(line number, buffer, start, stop)`` lines."""
+    data: list[_Part] = []
     starts: list[int] = []  # where each data value starts on its line, for error columns
     data_line = 0
     event: str | None = None
-    line: bytearray | None = first
-    while line is not None:
-        if not NON_SPACE.search(line):
+    for lineno, buf, pos, stop in lines:
+        if NON_SPACE.search(buf, pos, stop) is None:
             if data:
                 yield from _sse_event(data, starts, data_line, event, label)
             data, starts, event = [], [], None
-        elif line[:1] != b":":
-            colon = line.find(b":")
-            field = bytes(line[:colon]) if colon >= 0 else bytes(line)
-            start = colon + 1 if colon >= 0 else len(line)
-            if line[start : start + 1] == b" ":
+        elif buf[pos : pos + 1] != b":":
+            colon = buf.find(b":", pos, stop)
+            field = bytes(buf[pos:colon]) if colon >= 0 else bytes(buf[pos:stop])
+            start = colon + 1 if colon >= 0 else stop
+            if buf[start : start + 1] == b" ":
                 start += 1
             if field == b"data":
                 if not data:
-                    data_line = lines.lineno
-                del line[:start]  # O(1); the line becomes the value without a copy
-                data.append(line)
-                starts.append(start)
+                    data_line = lineno
+                if isinstance(buf, bytearray):
+                    del buf[:start]  # O(1); the line becomes the value without a copy
+                    data.append((buf, 0, len(buf)))
+                else:
+                    data.append((buf, start, stop))
+                starts.append(start - pos)
             elif field == b"event":
-                event = line[start:].decode("utf-8", "replace").strip()
+                event = bytes(buf[start:stop]).decode("utf-8", "replace").strip()
             elif not _FIELD_NAME.match(field):
                 yield Record(
                     None,
-                    line=lines.lineno,
+                    line=lineno,
                     error=InvalidInputError(
-                        f"line {lines.lineno} is not an SSE field (expected 'data:', "
+                        f"line {lineno} is not an SSE field (expected 'data:', "
                         "'event:' or a ':' comment)",
-                        location=Location(label, line=lines.lineno),
+                        location=Location(label, line=lineno),
                     ),
                 )
-        line = lines.readline()
     if data:
         # A transcript cut off without its final blank line still delivers the event.
         yield from _sse_event(data, starts, data_line, event, label)
 
 
 def _sse_event(
-    data: list[bytearray], starts: list[int], line_no: int, event: str | None, label: str
+    data: list[_Part], starts: list[int], line_no: int, event: str | None, label: str
 ) -> Iterator[Record]:
-    payload = data[0] if len(data) == 1 else bytearray(b"\n").join(data)
-    if len(payload) < 16 and bytes(payload).strip() == _DONE:
+    if len(data) == 1:
+        buf, start, stop = data[0]
+    else:
+        buf = bytearray(b"\n").join(memoryview(b)[a:z] for b, a, z in data)
+        start, stop = 0, len(buf)
+    if stop - start < 16 and bytes(buf[start:stop]).strip() == _DONE:
         return
     notes: list[Replacement] = []
     try:
-        value = parse_json(payload, notes=notes)
+        value = parse_json(buf, start, stop, notes)
     except JSONError as exc:
-        several = data if len(data) > 1 else []
+        several = [bytearray(b[a:z]) for b, a, z in data] if len(data) > 1 else []
         separate = [_parse_object(part, line_no + k) for k, part in enumerate(several)]
         if len(separate) > 1 and all(record is not None for record in separate):
             # Some saved transcripts lose the blank lines between data-only events.

@@ -28,7 +28,14 @@ from .jsonparse import JSONError, parse_json
 if TYPE_CHECKING:
     from .oddities import Replacement
 
-__all__ = ["NOT_ONE_DOCUMENT", "ParseFailure", "mapped_lines", "one_line_document", "open_map"]
+__all__ = [
+    "NOT_ONE_DOCUMENT",
+    "ParseFailure",
+    "mapped_lines",
+    "mapped_spans",
+    "one_line_document",
+    "open_map",
+]
 
 NOT_ONE_DOCUMENT: Any = object()
 """What `one_line_document` returns for anything that is not a one-line document."""
@@ -121,6 +128,24 @@ def mapped_lines(
     Each line is parsed where it lies in the map: no line is copied. ``notes`` are the
     odd values replaced in the line (`imgcall.oddities`).
     """
+    for lineno, pos, stop in mapped_spans(mapped, done):
+        if _NON_SPACE.search(mapped, pos, stop) is not None:
+            notes: list[Replacement] = []
+            try:
+                value: Any = parse_json(mapped, pos, stop, notes)
+            except JSONError as exc:
+                value = ParseFailure(exc)
+            yield lineno, value, tuple(notes)
+
+
+def mapped_spans(mapped: mmap.mmap, done: int) -> Iterator[tuple[int, int, int]]:
+    """``(line number, start, stop)`` of every line after the first ``done`` (blank ones
+    too), without its line ending; nothing is copied.
+
+    Pages behind the reader are released as it goes (each time it is asked for the next
+    line, so the caller is done with the line before), which keeps the resident size
+    bounded by the largest record.
+    """
     size = len(mapped)
     pos = 0
     for _ in range(done):
@@ -133,14 +158,7 @@ def mapped_lines(
         newline = mapped.find(b"\n", pos)
         end = size if newline < 0 else newline
         lineno += 1
-        stop = end - 1 if end > pos and mapped[end - 1] == 0x0D else end
-        if _NON_SPACE.search(mapped, pos, stop) is not None:
-            notes: list[Replacement] = []
-            try:
-                value: Any = parse_json(mapped, pos, stop, notes)
-            except JSONError as exc:
-                value = ParseFailure(exc)
-            yield lineno, value, tuple(notes)
+        yield lineno, pos, end - 1 if end > pos and mapped[end - 1] == 0x0D else end
         if pos - released >= RELEASE_EVERY and hasattr(mapped, "madvise"):
             # Dropping pages of a read-only file map is always safe: touching them
             # again reads them back from the page cache. Worker threads decode images
