@@ -16,6 +16,7 @@ bound; against a real store the window hides the round trips instead.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -67,6 +68,9 @@ def run_remote(
         print("remote: moto or s3fs missing, S3 scenario skipped")
         return {}, []
     os.environ.update({k: os.environ.get(k, v) for k, v in _AWS.items()})
+    # werkzeug logs every request line to stderr even with verbose=False: thousands of
+    # lines that bury the harness's own progress.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
