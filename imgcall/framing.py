@@ -13,7 +13,7 @@ is framed from the first bytes, never from a file name, and reads it once:
 
 Lines have no length limit (a 12 MB ``data:`` line is normal) and memory stays bounded
 by the largest record, whatever the size of the input (`imgcall.linereader` reads them;
-a large JSON Lines file is read in place, see `imgcall.mapped`).
+a large JSON Lines file or SSE transcript is read in place, see `imgcall.mapped`).
 """
 
 from __future__ import annotations

@@ -4,12 +4,12 @@ Saved responses and Batch output files are large and mostly base64. Reading them
 line buffers copies every byte two or three times; mapping them lets `parse_json` parse
 each document or line where it lies and keep long strings in the map until an item needs
 them (`imgcall.jsonparse.LazyText`). `imgcall.framing` decides when to use this: a whole
-one-line document (`one_line_document`), or JSON Lines once the framing is recognised
-(`mapped_lines`).
+one-line document (`one_line_document`), or JSON Lines (`mapped_lines`) and SSE
+transcripts (`mapped_spans`, every line's place) once the framing is recognised.
 
 Maps are never closed here: LazyText values read from them until the scanner is done
 with their record, and a map is unmapped when the last of them is dropped. Pages behind
-the JSON Lines reader are released as it goes, so the resident size stays bounded by the
+the line reader are released as it goes, so the resident size stays bounded by the
 largest record, not by the file.
 """
 
