@@ -7,7 +7,7 @@ functions make that ``read()`` for each kind of source: bytes already in memory,
 binary or text file object (a live pipe included), or an iterable of text lines.
 `LineReader.start` reads the byte order mark: UTF-8's is dropped, and UTF-16 or UTF-32
 text (a PowerShell redirect) is decoded to UTF-8 a chunk at a time as it is read.
-`imgcall.framing` decides what the lines mean.
+`imgcall.framing` (and `imgcall.sse`) decide what the lines mean.
 """
 
 from __future__ import annotations
