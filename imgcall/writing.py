@@ -193,6 +193,9 @@ def missing_folders(folder: Path) -> list[Path]:
     return missing
 
 
+_PROBE_ATTEMPTS = 5
+
+
 def probe_folder(folder: Path) -> None:
     """Raise `OutputError` unless ``folder`` can be created (or exists) and be written.
 
@@ -203,10 +206,19 @@ def probe_folder(folder: Path) -> None:
     missing = missing_folders(folder)
     try:
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            probe = temp_path(folder)
-            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-            os.unlink(probe)
+            for attempt in range(_PROBE_ATTEMPTS):
+                folder.mkdir(parents=True, exist_ok=True)
+                probe = temp_path(folder)
+                try:
+                    os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+                except FileNotFoundError:
+                    # Another run started at the same moment made the folder too, probed
+                    # it and removed it again: make it once more.
+                    if attempt == _PROBE_ATTEMPTS - 1:
+                        raise
+                    continue
+                os.unlink(probe)
+                break
         except FileExistsError as exc:
             raise OutputError(f"cannot use {folder} as the output folder: it is a file") from exc
         except OSError as exc:

@@ -401,3 +401,33 @@ def test_a_file_system_that_cannot_link_anonymous_files_gets_named_ones(
     ]
     assert {str(out.resolve())} == writing._NO_ANONYMOUS  # asked once, then remembered
     assert temp_files(tmp_path) == []
+
+
+def test_probing_a_folder_another_run_removed_meanwhile_makes_it_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two runs started together into a new folder: each makes it, probes it and removes
+    # it again; one saw "No such file or directory" when the other's removal came
+    # between its mkdir and its probe file.
+    folder = tmp_path / "new" / "out"
+    real = writing.temp_path
+    removed: list[Path] = []
+
+    def peer_removes_it_first(where: Path) -> Path:
+        if not removed:
+            where.rmdir()  # what the other run's clean-up does at that moment
+            removed.append(where)
+        return real(where)
+
+    monkeypatch.setattr(writing, "temp_path", peer_removes_it_first)
+    writing.probe_folder(folder)
+    assert removed == [folder]
+    assert not (tmp_path / "new").exists()  # made for the probe, removed again
+
+    def always_gone(where: Path) -> Path:
+        where.rmdir()
+        return real(where)
+
+    monkeypatch.setattr(writing, "temp_path", always_gone)
+    with pytest.raises(OutputError, match=r"cannot create the output folder .*No such file"):
+        writing.probe_folder(folder)
