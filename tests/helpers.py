@@ -75,3 +75,10 @@ def finishes(call: Callable[[], T], unblock: Path | None = None) -> T:
     if errors:
         raise errors[0]
     return results[0]
+
+
+def write_base64(out: Any, size: int) -> None:
+    """Write ``size`` bytes (rounded down to 4 MiB) of valid base64 text to ``out``."""
+    chunk = base64.b64encode(bytes(range(256)) * 12_288)  # 4 MiB of base64
+    for _ in range(size // len(chunk)):
+        out.write(chunk)
