@@ -121,14 +121,15 @@ def _find_newline(mapped: mmap.mmap) -> int:
 
 
 def mapped_lines(
-    mapped: mmap.mmap, done: int
+    mapped: mmap.mmap, done: int, span: tuple[int, int] | None = None
 ) -> Iterator[tuple[int, Any, tuple[Replacement, ...]]]:
-    """``(line number, value or ParseFailure, notes)`` for each non-blank line after ``done``.
+    """``(line number, value or ParseFailure, notes)`` for each non-blank line after ``done``
+    (or of ``span``, see `mapped_spans`).
 
     Each line is parsed where it lies in the map: no line is copied. ``notes`` are the
     odd values replaced in the line (`imgcall.oddities`).
     """
-    for lineno, pos, stop in mapped_spans(mapped, done):
+    for lineno, pos, stop in mapped_spans(mapped, done, span):
         if _NON_SPACE.search(mapped, pos, stop) is not None:
             notes: list[Replacement] = []
             try:
@@ -138,24 +139,31 @@ def mapped_lines(
             yield lineno, value, tuple(notes)
 
 
-def mapped_spans(mapped: mmap.mmap, done: int) -> Iterator[tuple[int, int, int]]:
+def mapped_spans(
+    mapped: mmap.mmap, done: int, span: tuple[int, int] | None = None
+) -> Iterator[tuple[int, int, int]]:
     """``(line number, start, stop)`` of every line after the first ``done`` (blank ones
     too), without its line ending; nothing is copied.
 
-    Pages behind the reader are released as it goes (each time it is asked for the next
-    line, so the caller is done with the line before), which keeps the resident size
-    bounded by the largest record.
+    With ``span`` (``start, end``: a byte range starting at a line, `imgcall.shards`),
+    the lines of that range only, numbered as if ``done`` lines came before it. Pages
+    behind the reader are released as it goes (each time it is asked for the next line,
+    so the caller is done with the line before), which keeps the resident size bounded
+    by the largest record; a range releases only its own.
     """
-    size = len(mapped)
-    pos = 0
-    for _ in range(done):
-        newline = mapped.find(b"\n", pos)
-        pos = size if newline < 0 else newline + 1
+    if span is None:
+        pos, size, floor = 0, len(mapped), 0
+        for _ in range(done):
+            newline = mapped.find(b"\n", pos)
+            pos = size if newline < 0 else newline + 1
+    else:
+        pos, size = span
+        floor = pos
     lineno = done
-    released = 0
+    released = floor
     page = mmap.PAGESIZE
     while pos < size:
-        newline = mapped.find(b"\n", pos)
+        newline = mapped.find(b"\n", pos, size)
         end = size if newline < 0 else newline
         lineno += 1
         yield lineno, pos, end - 1 if end > pos and mapped[end - 1] == 0x0D else end
@@ -165,7 +173,7 @@ def mapped_spans(mapped: mmap.mmap, done: int) -> Iterator[tuple[int, int, int]]
             # in place a few lines behind the reader and fault some pages back in, so
             # each release sweeps the stretch before it again.
             upto = pos // page * page
-            since = max(0, released - RELEASE_LOOKBACK)
+            since = max(floor // page * page, released - RELEASE_LOOKBACK)
             mapped.madvise(mmap.MADV_DONTNEED, since, upto - since)
             released = upto
         pos = end + 1

@@ -36,7 +36,6 @@ from typing import Any
 
 from .errors import ImgcallError, InvalidInputError, Problem
 from .items import Location
-from .oddities import Replacement
 from .pipeline import Input, Unit, _describe_source, _expanded, scan_units
 
 __all__ = [
@@ -54,9 +53,8 @@ SHARD_BYTES = 64 * 1024 * 1024
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _NON_SPACE = re.compile(rb"\S")
-# The same page-release rhythm as the whole-file reader (imgcall.mapped).
+# count_lines releases pages at the rhythm of the line reader (imgcall.mapped).
 _RELEASE_EVERY = 8 * 1024 * 1024
-_RELEASE_LOOKBACK = 64 * 1024 * 1024
 # Below this average line length, counting lines a slice at a time beats find().
 _SHORT_LINES = 4096
 _FORMAT = 1
@@ -327,44 +325,10 @@ def count_lines(data: Any, start: int, end: int) -> int:
     return lines
 
 
-def _range_lines(
-    mapped: mmap.mmap, start: int, end: int, first_line: int
-) -> Iterator[tuple[int, Any, tuple[Replacement, ...]]]:
-    """``(line number, value or ParseFailure, odd values replaced)`` for each non-blank
-    line of the range.
-
-    The loop of `imgcall.mapped.mapped_lines`, bounded to ``[start, end)``: each line is
-    parsed where it lies, and pages behind the reader are released as it goes.
-    """
-    from .jsonparse import JSONError, parse_json
-    from .mapped import ParseFailure
-
-    pos, lineno, released = start, first_line, start
-    page = mmap.PAGESIZE
-    while pos < end:
-        newline = mapped.find(b"\n", pos, end)
-        stop = end if newline < 0 else newline
-        lineno += 1
-        last = stop - 1 if stop > pos and mapped[stop - 1] == 0x0D else stop
-        if _NON_SPACE.search(mapped, pos, last) is not None:
-            notes: list[Replacement] = []
-            try:
-                value: Any = parse_json(mapped, pos, last, notes)
-            except JSONError as exc:
-                value = ParseFailure(exc)
-            yield lineno, value, tuple(notes)
-        if pos - released >= _RELEASE_EVERY and hasattr(mapped, "madvise"):
-            upto = pos // page * page
-            since = max(start // page * page, released - _RELEASE_LOOKBACK)
-            mapped.madvise(mmap.MADV_DONTNEED, since, upto - since)
-            released = upto
-        pos = stop + 1
-
-
 def _range_units(shard: Shard, partials: bool, discover: bool) -> Iterator[Unit]:
     """The units of a byte range, as `imgcall.scan.scan_items` finds them in a file."""
     from .framing import Record, _bad_line
-    from .mapped import ParseFailure
+    from .mapped import ParseFailure, mapped_lines
     from .providers import Walker
     from .scan import _with_warnings
 
@@ -386,7 +350,7 @@ def _range_units(shard: Shard, partials: bool, discover: bool) -> Iterator[Unit]
     walker = Walker(partials=partials, discover=discover)
     index = 0
     try:
-        lines = _range_lines(mapped, shard.start, shard.end, shard.first_line)
+        lines = mapped_lines(mapped, shard.first_line, (shard.start, shard.end))
         for lineno, value, notes in lines:
             if isinstance(value, ParseFailure):
                 record = _bad_line(value.error, lineno, label)
