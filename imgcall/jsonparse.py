@@ -15,7 +15,8 @@ odd but valid values replaced rather than refused (`imgcall.oddities`): a lone
 surrogate escape becomes U+FFFD, an integer too long to print a marker, bytes that are
 not UTF-8 U+FFFD, each noted for a warning. A run that parses many texts of 8 kB or more
 (a JSON Lines file of small images) switches to pydantic_core for them, 5x faster per
-line, and falls back to ``json`` for anything pydantic_core refuses. Errors are
+line (its compiled parser alone, not the package: `_native_loads`), and falls back to
+``json`` for anything pydantic_core refuses. Errors are
 `JSONError`: the reason and the 1-based line and column, as Python's ``json`` counts.
 
 A long string is lifted out only where JSON allows a value to start (after ``:``,
@@ -32,6 +33,9 @@ import codecs
 import json
 import mmap
 import re
+import sys
+from collections.abc import Callable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Union
 
 if TYPE_CHECKING:
@@ -280,10 +284,8 @@ def _loads(text: bytes | bytearray | memoryview, notes: list[Replacement] | None
         # that search was a tenth of the scan of a small-image line.)
         _long_texts += 1
         if _long_texts > _NATIVE_AFTER:
-            import pydantic_core
-
             try:
-                return pydantic_core.from_json(text)
+                return _native_loads()(text)
             except ValueError:
                 pass
     try:
@@ -325,6 +327,52 @@ def _loads(text: bytes | bytearray | memoryview, notes: list[Replacement] | None
         if notes is not None:
             notes.extend(found)
     return value
+
+
+_NATIVE_MODULE = "pydantic_core._pydantic_core"
+_native: Callable[[bytes | bytearray], Any] | None = None
+
+
+def _native_loads() -> Callable[[bytes | bytearray], Any]:
+    """pydantic_core's ``from_json``, loaded without the package around it.
+
+    ``import pydantic_core`` takes ~20 ms, nearly all of it building the type hints of
+    ``pydantic_core.core_schema``; its compiled module, which holds the parser, loads in
+    ~2 ms. It is loaded alone, under its own name in ``sys.modules``, so that a later
+    ``import pydantic_core`` (pydantic, to word an invalid item) finds it there and uses
+    that same module. If the package is laid out otherwise, it is imported as usual.
+    """
+    global _native
+    if _native is None:
+        module = sys.modules.get(_NATIVE_MODULE) or _load_alone(_NATIVE_MODULE)
+        if module is None:
+            import pydantic_core
+
+            _native = pydantic_core.from_json
+        else:
+            _native = module.from_json
+    return _native
+
+
+def _load_alone(name: str) -> ModuleType | None:
+    """The extension module ``name`` loaded without running its package's ``__init__``."""
+    from importlib.machinery import ExtensionFileLoader, PathFinder
+    from importlib.util import find_spec, module_from_spec
+
+    package = find_spec(name.rpartition(".")[0])  # finds it without importing it
+    if package is None or not package.submodule_search_locations:
+        return None
+    spec = PathFinder.find_spec(name, list(package.submodule_search_locations))
+    if spec is None or not isinstance(spec.loader, ExtensionFileLoader):
+        return None
+    module = module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
 
 
 def _int_or_huge(marker: Any) -> Any:

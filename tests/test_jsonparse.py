@@ -6,6 +6,9 @@ import base64
 import json
 import math
 import mmap
+import os
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -255,3 +258,31 @@ def test_long_texts_parse_the_same_once_pydantic_core_takes_over(
         before.value.line,
         before.value.column,
     )
+
+
+def test_pydantic_core_parser_is_loaded_without_its_package_and_shared_with_it() -> None:
+    # Its package's import (~20 ms of type hints) would cost a JSON Lines run of small
+    # images more than the parser saves on its first thousand lines; pydantic, imported
+    # afterwards to word an invalid item, must find and use the very same module.
+    code = f"""
+import json, sys
+import imgcall.jsonparse as jsonparse
+line = json.dumps({{"custom_id": "r", "body": {{"result": "A" * 12_000}}}}).encode()
+for _ in range(jsonparse._NATIVE_AFTER + 3):
+    assert jsonparse.parse_json(line)["body"]["result"] == "A" * 12_000
+native = sys.modules[{jsonparse._NATIVE_MODULE!r}]
+assert jsonparse._native is native.from_json
+print(sorted(m for m in ("pydantic", "pydantic_core") if m in sys.modules))
+import imgcall, pydantic_core
+assert pydantic_core.from_json is native.from_json
+try:
+    imgcall.parse_call({{"type": "image_generation_call", "id": 5, "status": "completed"}})
+except imgcall.InvalidItemError as exc:
+    print(exc)
+"""
+    env = dict(os.environ, PYTHONPATH=str(Path(jsonparse.__file__).parents[1]))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    modules, error = done.stdout.splitlines()
+    assert modules == "[]"
+    assert error == "field 'id': Input should be a valid string"
