@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 try:
     # zlib-ng computes CRC-32 with SIMD, ~18x the standard zlib here: checking a PNG's
@@ -30,8 +30,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class FormatInfo:
+class FormatInfo(NamedTuple):
     """What imgcall knows about one supported format."""
 
     name: str
@@ -93,8 +92,7 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Header:
+class Header(NamedTuple):
     """Dimensions read from an image header without decoding any pixel."""
 
     width: int | None

@@ -21,10 +21,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._sdk import dump_sdk
 from .errors import InvalidInputError
@@ -48,8 +47,7 @@ _LOOK = 1024
 """Bytes looked at before any line is read: enough to tell what the input is."""
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """One parsed JSON value and where it came from, or the error that replaced it."""
 
     value: Any

@@ -20,8 +20,7 @@ import os
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .jsonparse import JSONError, parse_json
 
@@ -48,8 +47,7 @@ RELEASE_LOOKBACK = 64 * 1024 * 1024
 _NON_SPACE = re.compile(rb"\S")
 
 
-@dataclass(frozen=True)
-class ParseFailure:
+class ParseFailure(NamedTuple):
     """A JSON Lines line (or one-line document) that is not valid JSON."""
 
     error: JSONError

@@ -22,16 +22,14 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 __all__ = ["Replacement", "clean", "huge_int_text", "int_digit_limit", "pointer_of"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-@dataclass(frozen=True)
-class Replacement:
+class Replacement(NamedTuple):
     """One odd value that was replaced: where it was (a JSON pointer) and what happened."""
 
     pointer: str

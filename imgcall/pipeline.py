@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
 from .errors import ImgcallError, InvalidInputError, Problem
 from .items import Item
@@ -50,8 +50,7 @@ class Input:
     stem: str | None = None
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     """How each item is decoded and converted (the `decode` options and ``convert``).
 
     ``stage_in`` is the output folder of a saving run: images that are saved as they
@@ -67,25 +66,52 @@ class Options:
     """Write the prompt and ids into each file (`imgcall.embedding`) where it is allowed."""
 
 
-@dataclass(frozen=True)
 class Unit:
-    """One thing found: a call to decode, a problem from the scan, or a broken input."""
+    """One thing found: a call to decode, a problem from the scan, or a broken input.
 
-    index: int | None
-    input: str
-    stem: str
-    found: Item | Problem | ImgcallError
+    ``index`` is the image's number in the run (``None`` for a problem that is not one
+    image); ``input`` and ``stem`` name the input it came from.
+    """
+
+    # A plain class: one is made per image, a dataclass's generated methods cost time at
+    # every start (bench/README.md, change 34), and a NamedTuple cannot have an ``index``.
+    __slots__ = ("found", "index", "input", "stem")
+
+    def __init__(
+        self, index: int | None, input: str, stem: str, found: Item | Problem | ImgcallError
+    ) -> None:
+        self.index = index
+        self.input = input
+        self.stem = stem
+        self.found = found
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.index, self.input, self.stem, self.found)
+
+    def __repr__(self) -> str:
+        index, input, stem, found = self._fields()
+        return f"Unit(index={index!r}, input={input!r}, stem={stem!r}, found={found!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Unit):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
 
     def shifted(self, offset: int) -> Unit:
         """The unit numbered ``offset`` further on (a shard's units, in the whole run)."""
         if self.index is None or not offset:
             return self
-        # Built directly: dataclasses.replace looks up the fields at every call.
         return Unit(self.index + offset, self.input, self.stem, self.found)
 
+    def with_found(self, found: Item | Problem | ImgcallError) -> Unit:
+        """The same unit holding ``found`` instead."""
+        return Unit(self.index, self.input, self.stem, found)
 
-@dataclass(frozen=True)
-class Ready:
+
+class Ready(NamedTuple):
     """A decoded image with the bytes to write (converted if asked), their format and hash.
 
     ``digest`` is the SHA-256, or a future of it while it is computed on another thread:

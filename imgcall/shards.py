@@ -30,9 +30,8 @@ import os
 import re
 import stat
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import ImgcallError, InvalidInputError, Problem
 from .items import Location
@@ -60,8 +59,7 @@ _SHORT_LINES = 4096
 _FORMAT = 1
 
 
-@dataclass(frozen=True)
-class Shard:
+class Shard(NamedTuple):
     """One unit of work: a whole input, or a byte range of a large local JSON Lines file.
 
     ``identity`` says which bytes the shard stands for (a local file's real path, size

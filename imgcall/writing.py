@@ -23,9 +23,8 @@ import re
 import stat
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from ._warn import warn_caller
 from .errors import ImgcallError, OutputError, OutputExistsError, UnsupportedImageError
@@ -68,8 +67,7 @@ _STALE_AGE = 24 * 3600
 _COMPARE_CHUNK = 1 << 20
 
 
-@dataclass(frozen=True)
-class SaveResult:
+class SaveResult(NamedTuple):
     """Where an image went and what happened.
 
     ``outcome`` is ``"saved"`` (a new file), ``"exists"`` (identical bytes were already

@@ -28,7 +28,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Union
 
 from ..pipeline import Options, Prepared, Unit
 
@@ -47,8 +47,7 @@ ENGINES: dict[str, str] = {
 """Engine name -> the module that runs it (each has a ``stream(shards, job)``)."""
 
 
-@dataclass(frozen=True)
-class ShardEnd:
+class ShardEnd(NamedTuple):
     """The shard's units are all out: ``units`` items, read to the end if ``complete``."""
 
     shard: Shard
@@ -57,8 +56,7 @@ class ShardEnd:
     complete: bool
 
 
-@dataclass(frozen=True)
-class ShardDone:
+class ShardDone(NamedTuple):
     """A shard an earlier run finished (its record is there): not read again."""
 
     shard: Shard

@@ -127,7 +127,7 @@ def _portable(ready: Prepared, spec: WorkSpec) -> Portable:
         if ready.staged is not None and not _anonymous(ready.staged.path):
             path = ready.staged.path
             ready.staged.data.close()  # the run links the file, then removes it
-            ready = dataclasses.replace(ready, staged=None)
+            ready = ready._replace(staged=None)
         elif ready.staged is not None:
             # An anonymous file (O_TMPFILE) is this process's alone: name it for the run.
             assert spec.options.stage_in is not None
@@ -182,7 +182,7 @@ def _light_unit(unit: Unit) -> Unit:
         found = light
     elif isinstance(found, Problem):
         found = dataclasses.replace(found, context=_plain(found.context))
-    return dataclasses.replace(unit, found=found)
+    return unit.with_found(found)
 
 
 def rebuild(shipped: Portable) -> Prepared:
