@@ -119,15 +119,21 @@ def _find_newline(mapped: mmap.mmap) -> int:
 
 
 def mapped_lines(
-    mapped: mmap.mmap, done: int, span: tuple[int, int] | None = None
+    mapped: mmap.mmap,
+    done: int,
+    span: tuple[int, int] | None = None,
+    tally: list[int] | None = None,
 ) -> Iterator[tuple[int, Any, tuple[Replacement, ...]]]:
     """``(line number, value or ParseFailure, notes)`` for each non-blank line after ``done``
     (or of ``span``, see `mapped_spans`).
 
     Each line is parsed where it lies in the map: no line is copied. ``notes`` are the
-    odd values replaced in the line (`imgcall.oddities`).
+    odd values replaced in the line (`imgcall.oddities`). ``tally[0]``, if given, is kept
+    at the number of the last line reached, blank ones included.
     """
     for lineno, pos, stop in mapped_spans(mapped, done, span):
+        if tally is not None:
+            tally[0] = lineno
         if _NON_SPACE.search(mapped, pos, stop) is not None:
             notes: list[Replacement] = []
             try:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import imgcall.shards
 from imgcall.pipeline import Input, scan_units
 from imgcall.shards import count_lines, plan, shard_key, shard_units
 from tests.helpers import b64, noise_png, png
@@ -61,6 +62,61 @@ def test_the_ranges_read_exactly_like_the_whole_file(tmp_path: Path, monkeypatch
     # The 60th record is on line 61 (a blank line comes before it).
     broken = [u for u in pieces if "line 61 is not valid JSON" in str(u.found)]
     assert len(broken) == 1  # the file's own line number, in whichever shard it fell
+
+
+def test_ranges_left_unnumbered_take_their_line_numbers_from_the_range_before(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # What the threads engine does: the plan counts nothing ahead, and each range read in
+    # order starts where the one before it ended (blank, CRLF and broken lines included).
+    small_shards(monkeypatch)
+    monkeypatch.setattr(imgcall.shards, "_LINES_KNOWN", {})
+    path = write_batch(tmp_path / "batch.jsonl", 120, broken=60)
+    whole = list(scan_units([str(path)], partials=False))
+    shards = list(plan([str(path)], number_lines=False))
+    assert [s.first_line for s in shards[:2]] == [0, None] and len(shards) > 3
+    assert [(s.start, s.end) for s in shards] == [(s.start, s.end) for s in plan([str(path)])]
+    counted: list[tuple[int, int]] = []
+    real_count = imgcall.shards.count_lines
+
+    def counting(data: object, start: int, end: int) -> int:
+        counted.append((start, end))
+        return real_count(data, start, end)
+
+    monkeypatch.setattr(imgcall.shards, "count_lines", counting)
+    pieces = [u for shard in shards for u in shard_units(shard, partials=False)]
+    assert _described(pieces) == _described(whole)
+    assert counted == []  # no pass over the file beside the reading itself
+
+
+def test_an_unnumbered_range_read_first_counts_only_what_was_not_read(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # A resumed run skips the ranges it had finished: the first range it reads counts the
+    # lines before it once; a range read again later (a redo) reuses what is known.
+    small_shards(monkeypatch)
+    monkeypatch.setattr(imgcall.shards, "_LINES_KNOWN", {})
+    path = write_batch(tmp_path / "batch.jsonl", 120, broken=60)
+    data = path.read_bytes()
+    shards = list(plan([str(path)], number_lines=False))
+    expected = {s.start: _described(shard_units(s, partials=False)) for s in plan([str(path)])}
+    monkeypatch.setattr(imgcall.shards, "_LINES_KNOWN", {})
+    counted: list[tuple[int, int]] = []
+    real_count = imgcall.shards.count_lines
+
+    def counting(data: object, start: int, end: int) -> int:
+        counted.append((start, end))
+        return real_count(data, start, end)
+
+    monkeypatch.setattr(imgcall.shards, "count_lines", counting)
+    first, second, third, fourth = shards[:4]
+    for shard in [third, fourth, first, second, third]:
+        assert _described(shard_units(shard, partials=False)) == expected[shard.start]
+    assert counted == [(0, third.start)]  # once, for the lines nobody had read
+    offsets = (second.start, third.start, fourth.start, fourth.end)
+    assert imgcall.shards._LINES_KNOWN[first.identity] == {
+        offset: data[:offset].count(b"\n") for offset in offsets
+    }
 
 
 @pytest.mark.parametrize("kind", ["stream events", "gzip", "document", "small"])
@@ -119,3 +175,25 @@ def test_count_lines(line: bytes) -> None:
     data = (line + b"\n") * 700 + line
     assert count_lines(data, 0, len(data)) == 700
     assert count_lines(data, len(line) + 1, len(data) - 3) == 699
+
+
+def test_a_threads_run_reads_a_cut_file_once(tmp_path: Path, monkeypatch) -> None:
+    # The lines before each range are not counted ahead (a pass over the whole file):
+    # the ranges are read in order, and the locations are the whole file's.
+    small_shards(monkeypatch)
+    monkeypatch.setattr(imgcall.shards, "_LINES_KNOWN", {})
+    path = write_batch(tmp_path / "batch.jsonl", 120, broken=60)
+    assert len(list(plan([str(path)]))) > 3
+    counted: list[tuple[int, int]] = []
+    real_count = imgcall.shards.count_lines
+    monkeypatch.setattr(
+        imgcall.shards,
+        "count_lines",
+        lambda data, start, end: counted.append((start, end)) or real_count(data, start, end),
+    )
+    report = imgcall.save_images([str(path)], tmp_path / "out", engine="threads")
+    assert counted == []
+    whole = [u for u in scan_units([str(path)], partials=False)]
+    assert [str(r.location) for r in report.records] == [
+        str(getattr(u.found, "location", None)) for u in whole
+    ]
