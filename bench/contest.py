@@ -233,14 +233,55 @@ def run_contests(
             "python -c 'import click'", [*_child(cli), "code", "import click"], 0.0, uses_out=False
         )
         bare_again = variant("python -c pass", [*_child(cli), "code", "pass"], 0.0, uses_out=False)
-        measure([bare_again, click_only], max(reps, 7), scratch, "start-up, click alone")
-        scenarios["start-up: click alone"] = [bare_again, click_only]
+        # ... and the interpreter with every module the tiny run loads but imgcall's own
+        # (click, pathlib, hashlib with OpenSSL, json, zlib-ng, pybase64, ...): what is
+        # left of the 4x for imgcall's modules and the work itself.
+        deps = variant(
+            "python -c 'import <what a tiny run loads, but imgcall>'",
+            [*_child(cli), "code", _import_all(_loaded_besides_imgcall(cli, tiny, scratch))],
+            0.0,
+            uses_out=False,
+        )
+        measure(
+            [bare_again, click_only, deps], max(reps, 7), scratch, "start-up, its modules alone"
+        )
+        scenarios["start-up: click and the other modules a tiny run loads"] = [
+            bare_again,
+            click_only,
+            deps,
+        ]
         targets.append(limit("import click alone vs python -c pass", ratio(click_only, bare_again)))
+        targets.append(
+            limit(
+                "import every module a tiny run loads but imgcall's own, vs python -c pass",
+                ratio(deps, bare_again),
+            )
+        )
         small.unlink()
         shutil.rmtree(decoded, ignore_errors=True)
     finally:
         cleanup()
     return scenarios, targets, where
+
+
+def _loaded_besides_imgcall(cli: list[str], tiny: Path, scratch: Path) -> list[str]:
+    """The modules ``imgcall extract tiny.json`` has loaded at its end, but imgcall's."""
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print(*sorted(sys.modules), file=sys.__stderr__))\n"
+        "from imgcall.cli import main\n"
+        f"sys.argv = ['imgcall', 'extract', {str(tiny)!r}, '-o', {str(scratch / 'deps')!r}, '-q']\n"
+        "main()\n"
+    )
+    done = subprocess.run([cli[0], "-c", code], capture_output=True, text=True, check=True)
+    shutil.rmtree(scratch / "deps", ignore_errors=True)
+    names = done.stderr.split()
+    return [n for n in names if n.split(".")[0] != "imgcall" and n != "__main__"]
+
+
+def _import_all(names: list[str]) -> str:
+    """Source that imports each of ``names``."""
+    return f"import importlib\nfor name in {names!r}:\n    importlib.import_module(name)\n"
 
 
 def _child(cli: list[str]) -> list[str]:
