@@ -401,7 +401,7 @@ def extract(
     from . import _render
     from ._interrupt import finish_writes_on_ctrl_c, take_pending
     from .errors import ImgcallError, OutputError
-    from .records import MANIFEST_NAME
+    from .manifest import MANIFEST_NAME
     from .saving import iter_save
 
     if html_page and no_manifest:

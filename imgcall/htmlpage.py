@@ -40,8 +40,8 @@ from . import _version
 from ._pageassets import PAGE_CSS, PAGE_JS
 from .cards import CARD_CAPTION_PX, Card, failure_words, render_card, stylesheet
 from .errors import InvalidInputError, OutputError, OutputExistsError
+from .manifest import MANIFEST_NAME
 from .pagefolder import PageFolder, page_folder
-from .records import MANIFEST_NAME
 from .thumbs import THUMB_SIDE, make_thumbnails
 from .writing import describe_os_error
 

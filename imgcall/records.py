@@ -1,18 +1,15 @@
-"""What a run reports: one `ItemRecord` per item, the `SaveReport`, and the manifest.
+"""What a run reports: one `ItemRecord` per item, and the `SaveReport`.
 
 An `ItemRecord` is at once a manifest line, an ``imgcall extract --json`` / ``imgcall ls
 --json`` object, and an entry of the `SaveReport` that `save_images` returns, so the
 three always agree. `image_record` and `problem_record` build records from what
-`imgcall.pipeline` produced, `RunCounts` totals them as they stream past, and `Manifest`
-writes them to ``imgcall-manifest.jsonl``, one whole line at a time, replacing the
-previous run's manifest with its first line.
+`imgcall.pipeline` produced, and `RunCounts` totals them as they stream past;
+`imgcall.manifest` writes them to ``imgcall-manifest.jsonl``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,16 +18,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from .errors import ImgcallError, InvalidInputError, OutputError, Problem
 from .formats import has_c2pa
 from .image import DecodedImage
-from .writing import describe_os_error, temp_path
+from .manifest import MANIFEST_NAME
 
 if TYPE_CHECKING:
     from .objectstore import ObjectPath
     from .pipeline import Ready, Unit
 
 __all__ = [
-    "MANIFEST_NAME",
     "ItemRecord",
-    "Manifest",
     "Outcome",
     "RunCounts",
     "SaveReport",
@@ -41,7 +36,6 @@ __all__ = [
 
 Outcome = Literal["saved", "exists", "skipped", "overwritten", "failed", "found"]
 
-MANIFEST_NAME = "imgcall-manifest.jsonl"
 _Bytes = bytes  # ItemRecord.bytes (the manifest field) hides the builtin in its body
 
 # Made once: json.dumps with options builds a new encoder for every call.
@@ -130,7 +124,7 @@ class ItemRecord:
 
     @property
     def manifest_failed(self) -> bool:
-        """True for the record saying the manifest could not be written (see `Manifest`)."""
+        """True for the record saying the manifest could not be written (`imgcall.manifest`)."""
         return (
             self.input is None
             and self.index is None
@@ -427,75 +421,3 @@ def problem_record(
         ),
         error=error,
     )
-
-
-class Manifest:
-    """``imgcall-manifest.jsonl``, replaced by the first line a run writes.
-
-    Every line reaches the file whole, with one ``os.write`` (a write that fails half
-    way is cut back to the last whole line), so the file is valid JSON Lines at every
-    moment, also after a crash. The first line goes into a new file that then replaces
-    the name at once: the previous manifest, or whatever else has the name (a symlink,
-    a FIFO), is never opened, followed or truncated in place.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-        self._size = 0
-
-    def write(self, record: ItemRecord) -> None:
-        """Append ``record`` as one whole line; `OutputError` if it cannot be written."""
-        self._write(record.to_line() + b"\n")
-
-    def write_line(self, text: str) -> None:
-        """Append one line of JSON (a record's `ItemRecord.to_json`), whole, at once."""
-        self._write(text.encode("utf-8") + b"\n")
-
-    def _write(self, line: bytes) -> None:
-        try:
-            if self._fd is None:
-                self._fd = self._replace_with(line)
-            else:
-                self._append(self._fd, line)
-        except OSError as exc:
-            raise OutputError(
-                f"cannot write the manifest {self.path}: {describe_os_error(exc)}",
-                location=str(self.path),
-            ) from exc
-
-    def _replace_with(self, line: bytes) -> int:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # A temporary name carries the pid: a crash's leftover is cleared by the next run.
-        tmp = temp_path(self.path.parent)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        fd = os.open(tmp, flags, 0o666)
-        try:
-            self._size = 0
-            self._append(fd, line)
-            os.replace(tmp, self.path)
-        except BaseException:
-            os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        return fd
-
-    def _append(self, fd: int, line: bytes) -> None:
-        try:
-            written = os.write(fd, line)
-            while written < len(line):  # only on a full disk, which then raises
-                written += os.write(fd, line[written:])
-        except BaseException:
-            with contextlib.suppress(OSError):  # never leave half a line behind
-                os.ftruncate(fd, self._size)
-                os.lseek(fd, self._size, os.SEEK_SET)
-            raise
-        self._size += len(line)
-
-    def close(self) -> None:
-        """Close the file (if it was opened); closing errors are ignored."""
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-            self._fd = None

@@ -21,6 +21,7 @@ from ._interrupt import shielded
 from .errors import ImgcallError, OutputError
 from .folderlock import FolderLock
 from .formats import FORMATS
+from .manifest import MANIFEST_NAME, Manifest
 from .naming import (
     candidate_names,
     no_free_name,
@@ -33,9 +34,7 @@ from .pipeline import (
     Unit,
 )
 from .records import (
-    MANIFEST_NAME,
     ItemRecord,
-    Manifest,
     Outcome,
     context_text,
     image_record,

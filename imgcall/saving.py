@@ -51,6 +51,7 @@ from collections.abc import Generator, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .manifest import MANIFEST_NAME
 from .naming import (
     TEMPLATE_FIELDS,
     check_template,
@@ -65,7 +66,6 @@ from .pipeline import (
     scan_units,
 )
 from .records import (
-    MANIFEST_NAME,
     ItemRecord,
     Outcome,
     SaveReport,

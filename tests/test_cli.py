@@ -25,7 +25,7 @@ import imgcall
 import imgcall.cli
 from imgcall.cli import cli
 from imgcall.image import human_bytes
-from imgcall.records import MANIFEST_NAME
+from imgcall.manifest import MANIFEST_NAME
 from imgcall.writing import TEMP_SUFFIX
 from tests.conftest import FIXTURES_DIR, ITEMS_DIR
 

@@ -24,7 +24,7 @@ import pytest
 from PIL import Image
 
 from imgcall.folderlock import LOCK_NAME
-from imgcall.records import MANIFEST_NAME
+from imgcall.manifest import MANIFEST_NAME
 from imgcall.writing import TEMP_SUFFIX
 
 from .helpers import item, noise_png

@@ -17,7 +17,7 @@ import pytest
 import imgcall
 import imgcall.folderlock as folderlock
 from imgcall.folderlock import LOCK_NAME, FolderLock
-from imgcall.records import MANIFEST_NAME
+from imgcall.manifest import MANIFEST_NAME
 from tests.conftest import ITEMS_DIR
 
 from .helpers import HANG_BUDGET, finishes, item, noise_png

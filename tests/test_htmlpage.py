@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw
 import imgcall
 from imgcall.errors import InvalidInputError, OutputExistsError
 from imgcall.htmlpage import GALLERY_NAME, write_gallery
-from imgcall.records import MANIFEST_NAME
+from imgcall.manifest import MANIFEST_NAME
 from imgcall.thumbs import THUMB_SIDE, THUMBS_DIR
 from tests.browser import browser, console_errors, open_page, requests
 from tests.s3server import bucket, s3_endpoint

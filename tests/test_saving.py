@@ -15,8 +15,8 @@ from PIL import Image
 import imgcall
 from imgcall import ImageGenerationCall, InvalidInputError, OutputError
 from imgcall.items import read_item
+from imgcall.manifest import MANIFEST_NAME
 from imgcall.pipeline import Input
-from imgcall.records import MANIFEST_NAME
 from imgcall.saving import list_images
 from tests.conftest import IMAGES_DIR, ITEMS_DIR
 

@@ -16,7 +16,7 @@ import imgcall.staging as staging
 from imgcall import CorruptImageError, InvalidBase64Error, OutputError, writing
 from imgcall.base64text import decode_base64
 from imgcall.jsonparse import LazyText
-from imgcall.records import MANIFEST_NAME
+from imgcall.manifest import MANIFEST_NAME
 from imgcall.saving import list_images
 from imgcall.staging import Stager
 from imgcall.writing import TEMP_SUFFIX

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 import imgcall
 from imgcall import OutputError, writing
 from imgcall.cli import cli
-from imgcall.records import MANIFEST_NAME
+from imgcall.manifest import MANIFEST_NAME
 from imgcall.writing import TEMP_SUFFIX, remove_stale_temp_files, write_file
 from tests.conftest import ITEMS_DIR
 
