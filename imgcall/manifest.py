@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import OutputError
-from .writing import describe_os_error, temp_path
+from .tempfiles import temp_path
+from .writing import describe_os_error
 
 if TYPE_CHECKING:
     from .records import ItemRecord

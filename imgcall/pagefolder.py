@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from .writing import temp_path
+from .tempfiles import temp_path
 
 if TYPE_CHECKING:
     from .objectstore import ObjectPath

@@ -40,13 +40,8 @@ from .records import (
     image_record,
     problem_record,
 )
-from .writing import (
-    describe_os_error,
-    make_folder,
-    missing_folders,
-    remove_stale_temp_files,
-    try_write,
-)
+from .tempfiles import remove_stale_temp_files
+from .writing import describe_os_error, make_folder, missing_folders, try_write
 
 if TYPE_CHECKING:
     from tempfile import SpooledTemporaryFile

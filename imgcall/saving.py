@@ -73,14 +73,13 @@ from .records import (
     problem_record,
 )
 from .saverun import Run, out_location
+from .tempfiles import TEMP_SUFFIX, remove_stale_temp_files
 from .writing import (
-    TEMP_SUFFIX,
     OnConflict,
     SaveResult,
     check_convert,
     check_policy,
     probe_folder,
-    remove_stale_temp_files,
     save_image,
     write_file,
 )

@@ -39,7 +39,8 @@ from . import errors as _errors
 from .errors import ImgcallError, OutputError
 from .records import ItemRecord
 from .shards import SHARD_BYTES, Shard
-from .writing import describe_os_error, remove_stale_temp_files, temp_path
+from .tempfiles import remove_stale_temp_files, temp_path
+from .writing import describe_os_error
 
 __all__ = [
     "RECORD_MIN_BYTES",

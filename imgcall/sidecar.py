@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING
 
 from .errors import OutputError
 from .records import ItemRecord
-from .writing import describe_os_error, temp_path
+from .tempfiles import temp_path
+from .writing import describe_os_error
 
 if TYPE_CHECKING:
     from .objectstore import RemoteFolder

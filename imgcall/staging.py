@@ -32,7 +32,7 @@ import pybase64
 
 from .base64text import base64_view, decode_base64, refuse_oversize
 from .jsonparse import LazyText
-from .writing import ANONYMOUS_PREFIX, open_anonymous, temp_path
+from .tempfiles import ANONYMOUS_PREFIX, open_anonymous, temp_path
 
 __all__ = ["CAN_STAGE", "STAGE_FROM", "StagedFile", "Stager", "worth_staging"]
 

@@ -26,7 +26,7 @@ import imgcall.cli
 from imgcall.cli import cli
 from imgcall.image import human_bytes
 from imgcall.manifest import MANIFEST_NAME
-from imgcall.writing import TEMP_SUFFIX
+from imgcall.tempfiles import TEMP_SUFFIX
 from tests.conftest import FIXTURES_DIR, ITEMS_DIR
 
 from .helpers import item, noise_png, png

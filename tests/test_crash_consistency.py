@@ -25,7 +25,7 @@ from PIL import Image
 
 from imgcall.folderlock import LOCK_NAME
 from imgcall.manifest import MANIFEST_NAME
-from imgcall.writing import TEMP_SUFFIX
+from imgcall.tempfiles import TEMP_SUFFIX
 
 from .helpers import item, noise_png
 

@@ -25,7 +25,7 @@ from imgcall.cli import cli
 from imgcall.engines import threads as threads_engine
 from imgcall.pipeline import Input
 from imgcall.shardlog import SHARDS_FOLDER
-from imgcall.writing import TEMP_SUFFIX
+from imgcall.tempfiles import TEMP_SUFFIX
 from tests.shardkit import clash_inputs, files, manifest_lines, small_shards, write_batch
 
 

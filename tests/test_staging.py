@@ -13,13 +13,13 @@ import pytest
 
 import imgcall
 import imgcall.staging as staging
-from imgcall import CorruptImageError, InvalidBase64Error, OutputError, writing
+from imgcall import CorruptImageError, InvalidBase64Error, OutputError, tempfiles, writing
 from imgcall.base64text import decode_base64
 from imgcall.jsonparse import LazyText
 from imgcall.manifest import MANIFEST_NAME
 from imgcall.saving import list_images
 from imgcall.staging import Stager
-from imgcall.writing import TEMP_SUFFIX
+from imgcall.tempfiles import TEMP_SUFFIX
 
 from .helpers import b64, item, noise_png
 
@@ -330,7 +330,7 @@ def test_stager_maps_the_decoded_bytes_and_release_removes_the_file(
 ) -> None:
     # Where anonymous files exist (Linux O_TMPFILE) they are tested below; here the
     # named temporary file every system has.
-    monkeypatch.setattr(writing, "_O_TMPFILE", 0)
+    monkeypatch.setattr(tempfiles, "_O_TMPFILE", 0)
     stager = Stager(tmp_path)
 
     data, mime = stager.decode(lazy(b64(IMAGES[0])), None)
@@ -344,7 +344,7 @@ def test_stager_maps_the_decoded_bytes_and_release_removes_the_file(
     stager.release()  # twice is fine
 
 
-@pytest.mark.skipif(not writing._O_TMPFILE, reason="no anonymous files (O_TMPFILE) here")
+@pytest.mark.skipif(not tempfiles._O_TMPFILE, reason="no anonymous files (O_TMPFILE) here")
 def test_an_anonymous_staged_file_has_no_name_until_it_is_saved(tmp_path: Path) -> None:
     tmp_path = tmp_path / "out"
     tmp_path.mkdir()

@@ -8,7 +8,6 @@ import json
 import os
 import socket
 import stat
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +17,11 @@ import pytest
 from click.testing import CliRunner
 
 import imgcall
-from imgcall import OutputError, writing
+from imgcall import OutputError, tempfiles, writing
 from imgcall.cli import cli
 from imgcall.manifest import MANIFEST_NAME
-from imgcall.writing import TEMP_SUFFIX, remove_stale_temp_files, write_file
+from imgcall.tempfiles import TEMP_SUFFIX
+from imgcall.writing import write_file
 from tests.conftest import ITEMS_DIR
 
 from .helpers import finishes, item, noise_png, png
@@ -162,32 +162,6 @@ def test_read_only_folder_is_an_output_error_naming_the_path(tmp_path: Path) -> 
     assert list(out.iterdir()) == []
 
 
-def dead_pid() -> int:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    return child.pid
-
-
-def test_stale_temp_files_of_dead_processes_are_removed(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    stale = out / f".0a1b2c3d4e5f.{dead_pid()}{TEMP_SUFFIX}"
-    ours = out / f".0a1b2c3d4e50.{os.getpid()}{TEMP_SUFFIX}"
-    alive = out / f".0a1b2c3d4e51.{os.getppid()}{TEMP_SUFFIX}"
-    unrelated = out / "notes.imgcall-tmp.txt"
-    for path in (stale, ours, alive, unrelated):
-        path.write_bytes(b"half an image")
-
-    imgcall.save_images(ITEMS_DIR / "png.json", out)
-
-    assert not stale.exists()
-    assert ours.exists() and alive.exists() and unrelated.exists()
-
-
-def test_remove_stale_temp_files_on_a_missing_folder(tmp_path: Path) -> None:
-    assert remove_stale_temp_files(tmp_path / "missing") == []
-
-
 def test_output_folder_that_is_a_file_fails_before_any_work(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.write_bytes(b"")
@@ -267,7 +241,7 @@ def test_special_file_at_a_final_name_is_a_conflict_never_opened(
     tmp_path: Path, kind: str, policy: str, way: str, files: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if files == "named":  # the way of systems without anonymous files (O_TMPFILE)
-        monkeypatch.setattr(writing, "_O_TMPFILE", 0)
+        monkeypatch.setattr(tempfiles, "_O_TMPFILE", 0)
     data = png((9, 99, 199))
     out = tmp_path / "out"
     out.mkdir()
@@ -346,7 +320,7 @@ def record_links(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return sources
 
 
-@pytest.mark.skipif(not writing._O_TMPFILE, reason="no anonymous files (O_TMPFILE) here")
+@pytest.mark.skipif(not tempfiles._O_TMPFILE, reason="no anonymous files (O_TMPFILE) here")
 def test_a_new_file_has_no_name_until_it_is_complete(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -377,7 +351,7 @@ def test_a_new_file_has_no_name_until_it_is_complete(
     )
 
 
-@pytest.mark.skipif(not writing._O_TMPFILE, reason="no anonymous files (O_TMPFILE) here")
+@pytest.mark.skipif(not tempfiles._O_TMPFILE, reason="no anonymous files (O_TMPFILE) here")
 def test_a_file_system_that_cannot_link_anonymous_files_gets_named_ones(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -389,7 +363,7 @@ def test_a_file_system_that_cannot_link_anonymous_files_gets_named_ones(
         real_link(src, dst, **kwargs)
 
     monkeypatch.setattr(os, "link", no_anonymous_links)
-    monkeypatch.setattr(writing, "_NO_ANONYMOUS", set())
+    monkeypatch.setattr(tempfiles, "_NO_ANONYMOUS", set())
     out = tmp_path / "out"
     items = [item(f"ig_{n}", png((n, 1, 2))) for n in range(3)]
 
@@ -399,7 +373,7 @@ def test_a_file_system_that_cannot_link_anonymous_files_gets_named_ones(
     assert [(out / f"ig_{n}.png").read_bytes() for n in range(3)] == [
         png((n, 1, 2)) for n in range(3)
     ]
-    assert {str(out.resolve())} == writing._NO_ANONYMOUS  # asked once, then remembered
+    assert {str(out.resolve())} == tempfiles._NO_ANONYMOUS  # asked once, then remembered
     assert temp_files(tmp_path) == []
 
 

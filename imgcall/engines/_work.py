@@ -31,7 +31,7 @@ from ..jsonparse import materialized
 from ..pipeline import Options, Prepared, Ready, Unit, prepared
 from ..shards import Shard, shard_units
 from ..staging import StagedFile
-from ..writing import ANONYMOUS_PREFIX, link_anonymous, temp_path
+from ..tempfiles import ANONYMOUS_PREFIX, link_anonymous, temp_path
 
 __all__ = [
     "Shipped",
