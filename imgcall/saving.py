@@ -303,7 +303,7 @@ def iter_save(
         storage_options=storage_options,
     )
     exclude = run.folder if isinstance(run.folder, Path) else None
-    # The threads engine reads ranges in order: each takes its line numbers from the last.
+    # The threads engine reads ranges in order: each continues the line count of the last.
     shards = plan(list(sources), storage_options, exclude, number_lines=engine != "threads")
     return run.records(
         engine_stream(engine, shards, job), lambda shard, key: run_shard(shard, key, job)

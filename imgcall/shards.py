@@ -2,9 +2,10 @@
 
 A run's inputs become a plan of shards, in input order: one shard per input, except a
 large local JSON Lines file of batch output, which is cut at line boundaries into byte
-ranges of about `SHARD_BYTES`. The plan depends only on the inputs (their names, sizes
-and first line), never on the engine or the number of workers, so that every engine
-reads the same shards and a run killed under one engine can be resumed under another.
+ranges of about `SHARD_BYTES`. Which shards there are depends only on the inputs (their
+names, sizes and first line), never on the engine or the number of workers, so that
+every engine reads the same shards and a run killed under one engine can be resumed
+under another.
 
 `shard_units` reads one shard into `Unit`\\ s numbered from 0 within the shard; the run
 (`imgcall.saving`) adds the offset of the shard in the run, so ``{index}`` keeps its
