@@ -17,7 +17,7 @@ import urllib.parse
 import pybase64
 
 from .errors import EmptyResultError, ImageTooLargeError, InvalidBase64Error, UnsupportedResultError
-from .jsonparse import LazyText
+from .lazytext import LazyText
 
 __all__ = ["base64_view", "check_size", "decode_base64", "refuse_oversize"]
 

@@ -9,7 +9,7 @@ from a parsed value whose fields are plainly well-formed (a string ``id`` and
 `imgcall.models.parse_call`, so every invalid item is reported exactly as the model
 reports it. `Item.to_call` gives the public model; `imgcall.iter_calls` yields those.
 
-An item's ``result`` may still be a `imgcall.jsonparse.LazyText` (the text left in the
+An item's ``result`` may still be a `imgcall.lazytext.LazyText` (the text left in the
 input buffer); the decoder reads it from there, so saving never copies the base64 into
 a Python string. `Location` and `ImageGenerationStatus` live here for the same reason:
 the scanners need them without pydantic.
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from .jsonparse import LazyText, materialized
+from .lazytext import LazyText, materialized
 
 if TYPE_CHECKING:
     from .models import ImageGenerationCall

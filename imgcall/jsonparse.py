@@ -4,10 +4,10 @@ A response holding ten images is ~40 MB of JSON of which all but a few kB are te
 base64 strings. A general parser validates and copies every byte of them. `parse_json`
 instead finds each long base64 string literal (a regular-expression probe, then
 ``find`` for the closing quote, which runs at memory speed), parses the small remainder,
-and puts back a `LazyText` for each string, which reads it from the buffer only when an
-item needs it; `materialized` swaps them for their text. Anything the fast path is
-unsure of (a clash with the placeholder text, a parse error) falls back to parsing the
-whole text, so errors keep their exact positions.
+and puts back a `LazyText` for each string (`imgcall.lazytext`), which reads it from the
+buffer only when an item needs it. Anything the fast path is unsure of (a clash with
+the placeholder text, a parse error) falls back to parsing the whole text, so errors
+keep their exact positions.
 
 The remainder is parsed with the standard library's ``json`` (importing pydantic_core
 costs ~20 ms at every start of the command line, more than parsing a response), with
@@ -38,15 +38,16 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Union
 
+from .lazytext import PROBE, LazyText
+
 if TYPE_CHECKING:
     from .oddities import Replacement
 
-__all__ = ["JSONError", "LazyText", "materialized", "parse_json"]
+__all__ = ["JSONError", "parse_json"]
 
 # Below these sizes the plain parser is as fast and the probe is not worth it.
 _MIN_DOCUMENT = 256 * 1024
 _MIN_STRING = 16 * 1024
-_PROBE = 64
 # Texts at least this long are parsed with pydantic_core once more than _NATIVE_AFTER of
 # them have been seen in this process (see `_loads`).
 _NATIVE_TEXT = 8 * 1024
@@ -56,7 +57,7 @@ _long_texts = 0
 # A string of base64 characters, or a data: URL of base64 (chat completions send images
 # as ``data:image/png;base64,...``): the decoder reads the URL's header itself.
 _CANDIDATE = re.compile(
-    rb'"(?=(?:data:[\w.+/-]{0,100}(?:;[\w.+=-]{0,100}){0,8};base64,)?[A-Za-z0-9+/=_-]{%d})' % _PROBE
+    rb'"(?=(?:data:[\w.+/-]{0,100}(?:;[\w.+=-]{0,100}){0,8};base64,)?[A-Za-z0-9+/=_-]{%d})' % PROBE
 )
 _PLACEHOLDER = "\x00imgcall-string:"
 _PLACEHOLDER_JSON = b"\\u0000imgcall-string:"
@@ -169,84 +170,6 @@ def _real_offset(
                 return min(real_at + offset - small_at, end)
             return spans[index][0]  # inside a placeholder: the string's opening quote
     return end
-
-
-class LazyText(str):
-    """A long string value still in the input buffer, read in full on demand.
-
-    Its own value is the string's first characters, so prefix checks (``data:``,
-    ``http``) and truthiness work as on the real string; `text` returns the whole
-    string. `materialized` swaps these for their text in a copy of a value, which is
-    how an item is validated (`imgcall.models`): each image's text then exists only
-    while that item is handled, and its memory is reused for the next one.
-    """
-
-    _raw: memoryview
-
-    def __new__(cls, raw: memoryview) -> LazyText:
-        self = super().__new__(cls, str(raw[:_PROBE], "latin-1"))
-        self._raw = raw
-        return self
-
-    @property
-    def raw(self) -> memoryview:
-        """The string literal's bytes as they are in the input, escapes and all."""
-        return self._raw
-
-    @property
-    def size(self) -> int:
-        """The length of the literal in the input, in bytes."""
-        return len(self._raw)
-
-    def text(self) -> str:
-        """The whole string, decoded (escapes and non-ASCII by JSON's own rules)."""
-        return _string(self._raw)
-
-
-def materialized(value: Any) -> Any:
-    """``value`` with every `LazyText` in it replaced by its text.
-
-    Containers are copied only where something changed; the input is never modified.
-    """
-    if isinstance(value, LazyText):
-        return value.text()
-    if isinstance(value, dict):
-        changed: dict[Any, Any] | None = None
-        for key, item in value.items():
-            new = materialized(item)
-            if new is not item:
-                if changed is None:
-                    changed = dict(value)
-                changed[key] = new
-        return value if changed is None else changed
-    if isinstance(value, list):
-        items = [materialized(item) for item in value]
-        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
-    return value
-
-
-def _string(raw: memoryview) -> str:
-    """The text of one lifted string literal, decoded by JSON's rules where needed."""
-    try:
-        text = str(raw, "ascii")
-    except UnicodeDecodeError:
-        text = ""
-    if text and "\\" not in text:
-        return text
-    # Escapes (such as PHP's \/) or non-ASCII: let the parser decode this one string.
-    literal = b'"' + bytes(raw) + b'"'
-    try:
-        decoded = json.loads(str(literal, "utf-8", "replace"), strict=False)
-    except ValueError:
-        # An invalid escape: keep the text as it is; the base64 decoder then names the
-        # offending character and its offset.
-        return str(raw, "utf-8", "replace")
-    assert isinstance(decoded, str)
-    if not decoded.isascii():
-        from .oddities import clean
-
-        decoded, _ = clean(decoded, in_place=True)  # a lone surrogate is not base64 anyway
-    return str(decoded)
 
 
 def _replace(exc: UnicodeError) -> tuple[str, int]:

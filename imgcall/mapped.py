@@ -3,7 +3,7 @@
 Saved responses and Batch output files are large and mostly base64. Reading them through
 line buffers copies every byte two or three times; mapping them lets `parse_json` parse
 each document or line where it lies and keep long strings in the map until an item needs
-them (`imgcall.jsonparse.LazyText`). `imgcall.framing` decides when to use this: a whole
+them (`imgcall.lazytext.LazyText`). `imgcall.framing` decides when to use this: a whole
 one-line document (`one_line_document`), or JSON Lines (`mapped_lines`) and SSE
 transcripts (`mapped_spans`, every line's place) once the framing is recognised.
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 from ._sdk import dump_sdk
 from .errors import InvalidItemError
 from .items import KNOWN_STATUSES, ImageGenerationStatus, Location
-from .jsonparse import materialized
+from .lazytext import materialized
 
 __all__ = ["ImageGenerationCall", "ImageGenerationStatus", "Location", "parse_call"]
 
@@ -66,7 +66,7 @@ class ImageGenerationCall(BaseModel):
     @classmethod
     def _read_lazy_text(cls, data: Any) -> Any:
         # Long strings from imgcall's own parser are read from the input buffer only
-        # now, one item at a time (see imgcall.jsonparse.LazyText).
+        # now, one item at a time (see imgcall.lazytext.LazyText).
         return materialized(data)
 
     @field_validator("status", mode="before")

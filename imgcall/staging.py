@@ -31,7 +31,7 @@ from typing import cast
 import pybase64
 
 from .base64text import base64_view, decode_base64, refuse_oversize
-from .jsonparse import LazyText
+from .lazytext import LazyText
 from .tempfiles import ANONYMOUS_PREFIX, open_anonymous, temp_path
 
 __all__ = ["CAN_STAGE", "STAGE_FROM", "StagedFile", "Stager", "worth_staging"]

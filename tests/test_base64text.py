@@ -9,7 +9,7 @@ import pytest
 
 from imgcall import EmptyResultError, ImageTooLargeError, InvalidBase64Error, UnsupportedResultError
 from imgcall.base64text import base64_view, decode_base64
-from imgcall.jsonparse import LazyText
+from imgcall.lazytext import LazyText
 
 
 def b64(data: bytes) -> str:

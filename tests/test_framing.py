@@ -16,7 +16,7 @@ import pytest
 from imgcall import framing
 from imgcall.errors import InvalidInputError
 from imgcall.framing import Record, looks_like_content, read_records
-from imgcall.jsonparse import materialized
+from imgcall.lazytext import materialized
 from imgcall.models import Location
 from tests.helpers import write_base64
 
@@ -108,7 +108,7 @@ def test_a_12_mb_data_line_is_read_whole() -> None:
     payload = "A" * (12 * 1024 * 1024)
     text = f'event: x\ndata: {{"type": "x", "result": "{payload}"}}\n\n'.encode()
     (record,) = records(io.BytesIO(text))
-    # Long strings stay in the buffer until an item is validated (jsonparse.LazyText).
+    # Long strings stay in the buffer until an item is validated (lazytext.LazyText).
     assert materialized(record.value)["result"] == payload and record.line == 2
 
 

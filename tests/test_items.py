@@ -12,7 +12,8 @@ import pytest
 import imgcall
 from imgcall.errors import InvalidItemError
 from imgcall.items import ImageGenerationStatus, Item, Location, read_item
-from imgcall.jsonparse import LazyText, parse_json
+from imgcall.jsonparse import parse_json
+from imgcall.lazytext import LazyText
 from imgcall.models import ImageGenerationCall, parse_call
 from tests.conftest import ITEMS_DIR
 

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 import imgcall.jsonparse as jsonparse
-from imgcall.jsonparse import JSONError, LazyText, materialized, parse_json
+from imgcall.jsonparse import JSONError, parse_json
+from imgcall.lazytext import LazyText, materialized
 from imgcall.oddities import Replacement
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from imgcall import mapped
-from imgcall.jsonparse import LazyText, materialized
+from imgcall.lazytext import LazyText, materialized
 from imgcall.mapped import NOT_ONE_DOCUMENT, ParseFailure, mapped_lines, one_line_document
 
 BIG = base64.b64encode(bytes(range(256)) * 1200).decode()  # ~400 kB of base64

@@ -12,7 +12,7 @@ import pytest
 
 from imgcall import framing
 from imgcall.framing import Record, read_records
-from imgcall.jsonparse import materialized
+from imgcall.lazytext import materialized
 from imgcall.models import Location
 from tests.helpers import write_base64
 

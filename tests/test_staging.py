@@ -15,7 +15,7 @@ import imgcall
 import imgcall.staging as staging
 from imgcall import CorruptImageError, InvalidBase64Error, OutputError, tempfiles, writing
 from imgcall.base64text import decode_base64
-from imgcall.jsonparse import LazyText
+from imgcall.lazytext import LazyText
 from imgcall.manifest import MANIFEST_NAME
 from imgcall.saving import list_images
 from imgcall.staging import Stager

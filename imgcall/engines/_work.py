@@ -27,7 +27,7 @@ from typing import Any, Union
 from ..errors import ImgcallError, Problem
 from ..image import DecodedImage
 from ..items import Item
-from ..jsonparse import materialized
+from ..lazytext import materialized
 from ..pipeline import Options, Prepared, Ready, Unit, prepared
 from ..shards import Shard, shard_units
 from ..staging import StagedFile

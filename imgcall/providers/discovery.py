@@ -23,7 +23,7 @@ import pybase64
 
 from ..framing import to_json_value
 from ..items import Location
-from ..jsonparse import LazyText
+from ..lazytext import LazyText
 from ._base import Found, base_id, synthetic
 
 if TYPE_CHECKING:
