@@ -121,6 +121,42 @@ def test_large_images_are_hashed_beside_the_write_when_a_second_cpu_is_free(
     list(records)
 
 
+@pytest.mark.parametrize(
+    ("size", "convert", "on_workers"),
+    [(40, None, False), (320, None, True), (40, "jpeg", True)],
+)
+def test_several_workers_take_large_images_and_conversions_small_ones_stay_here(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    size: int,
+    convert: str | None,
+    on_workers: bool,
+) -> None:
+    # Handing a 20 KB image to a thread and waiting for it cost more than decoding it
+    # (issue 15: -j 2 took twice as long as -j 1 on a batch of small images).
+    threads: list[str] = []
+    real = pipeline._prepare
+
+    def spy(*args: object, **kwargs: object) -> object:
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "_prepare", spy)
+    images = [noise_png(size, seed) for seed in range(4)]
+    assert (len(images[0]) >= pipeline.HASH_BESIDE) is (size == 320)
+    source = tmp_path / "items.json"
+    source.write_text(json.dumps({"output": [item(f"ig_{n}", d) for n, d in enumerate(images)]}))
+    options = Options(limits=None, check="fast", strict_status=False, convert=convert)
+    pairs = list(prepared(scan_units([source], partials=False), options, workers=2))
+    assert [u.index for u, _ in pairs] == [0, 1, 2, 3]
+    for (_, ready), data in zip(pairs, images, strict=True):
+        assert isinstance(ready, Ready)
+        assert (ready.image.data == data) and ready.image.sha256 == hashlib.sha256(data).hexdigest()
+    here = threading.current_thread().name
+    assert len(threads) == 4
+    assert all((name != here) is on_workers for name in threads)
+
+
 def test_a_unit_shifted_keeps_everything_but_its_number() -> None:
     problem = ImgcallError("broken input")
     unit = Unit(3, "batch.jsonl", "batch", problem)
