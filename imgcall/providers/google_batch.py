@@ -99,15 +99,27 @@ class BatchLine(Reader):
 
 
 _INLINED = ("inlinedResponses", "inlined_responses")
+# Where a batch job (or the operation wrapping it) keeps its inline results.
+_PLACES: tuple[tuple[str, ...], ...] = (
+    (),
+    ("response",),
+    ("dest",),
+    ("output",),
+    ("metadata", "output"),
+)
 
 
 def _inlined(value: Mapping[str, Any]) -> tuple[list[Any], tuple[str, ...]] | None:
     """The inline results of a batch job and where they sit, or ``None``."""
-    for path in ((), ("response",), ("dest",), ("output",), ("metadata", "output")):
+    # Asked of every record that no reader before it claims (each OpenAI batch line and
+    # its body), so parsed JSON's own types are told apart before the Mapping check.
+    for path in _PLACES:
         node: Any = value
         for key in path:
-            node = node.get(key) if isinstance(node, Mapping) else None
-        if not isinstance(node, Mapping):
+            node = node.get(key) if type(node) is dict or _is_mapping(node) else None
+        if type(node) is not dict and not _is_mapping(node):
+            continue
+        if _INLINED[0] not in node and _INLINED[1] not in node:
             continue
         for key in _INLINED:
             found = node.get(key)
@@ -118,6 +130,13 @@ def _inlined(value: Mapping[str, Any]) -> tuple[list[Any], tuple[str, ...]] | No
             if isinstance(found, list):
                 return found, (*path, key)
     return None
+
+
+def _is_mapping(node: object) -> bool:
+    return type(node) not in _JSON_SCALARS and isinstance(node, Mapping)
+
+
+_JSON_SCALARS = frozenset((list, str, int, float, bool, type(None)))
 
 
 class InlinedResponses(Reader):

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import imgcall
 from imgcall.errors import (
     Problem,
@@ -74,6 +76,28 @@ def test_inline_batch_results_name_their_keys() -> None:
     assert image.context["batch"] == "batches/8h2kq0b7y3x5"
     assert isinstance(problem, Problem) and problem.id == "poster-b"
     assert problem.code == "RESOURCE_EXHAUSTED"
+
+
+@pytest.mark.parametrize(
+    "place",
+    [(), ("response",), ("dest",), ("output",), ("metadata", "output")],
+)
+@pytest.mark.parametrize("key", ["inlinedResponses", "inlined_responses"])
+@pytest.mark.parametrize("rest", [False, True])
+def test_inline_results_are_found_wherever_a_batch_job_keeps_them(
+    place: tuple[str, ...], key: str, rest: bool
+) -> None:
+    job = load("gemini_batch_inline.json")
+    entries = job["response"]["inlinedResponses"]["inlinedResponses"]
+    holder: dict[str, Any] = {key: {key: entries} if rest else entries}
+    for name in reversed(place):
+        holder = {name: holder}
+    value = {"name": job["name"], **holder}
+    image, problem = collect(value)
+    assert isinstance(image, imgcall.DecodedImage) and image.context["custom_id"] == "poster-a"
+    assert isinstance(problem, Problem) and problem.id == "poster-b"
+    assert image.location is not None
+    assert image.location.pointer.startswith("/" + "/".join((*place, key)))
 
 
 def test_vertex_predictions_never_read_the_request_and_report_a_status_text() -> None:
