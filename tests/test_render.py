@@ -126,3 +126,15 @@ def test_advice_names_the_flag_on_the_command_line(library: str, cli: str) -> No
 def test_interrupted_line_counts_what_was_done() -> None:
     counts = RunCounts(saved=2, existing=1)
     assert _render.interrupted_line(counts).startswith("imgcall: interrupted after 3 images;")
+
+
+@pytest.mark.parametrize("folder", [".", "", "out", "out/", "/", "/srv/x/", "a/./b", "../up", "~"])
+@pytest.mark.parametrize("name", ["ig_1.png", "été 1.jpg", ".hidden.png", "x..png"])
+def test_a_saved_file_is_shown_as_the_folder_joined_with_its_name(folder: str, name: str) -> None:
+    assert _render._shown(Path(folder), name) == str(Path(folder) / name)
+
+
+def test_a_file_in_object_storage_is_shown_by_its_url() -> None:
+    from imgcall.objectstore import ObjectPath
+
+    assert _render._shown(ObjectPath("s3://bucket/images/"), "a.png") == "s3://bucket/images/a.png"
