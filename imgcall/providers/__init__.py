@@ -127,13 +127,16 @@ class Walker:
 
     def walk(self, value: Any, location: Location, context: Mapping[str, Any]) -> Iterator[Found]:
         """Recognise ``value`` by its content and yield what it holds."""
-        if type(value) is not dict and type(value) is not list:  # parsed JSON: as it is
+        kind = type(value)
+        if kind is not dict and kind is not list:  # parsed JSON: as it is
             value = to_json_value(value, location)
-        if isinstance(value, (list, tuple)):
+            kind = type(value)
+        # Exact types first: the Mapping check against the ABC costs ~0.3 us a record.
+        if kind is list or (kind is not dict and isinstance(value, (list, tuple))):
             for index, element in enumerate(value):
                 yield from self.walk(element, location.child(index), context)
             return
-        if isinstance(value, Mapping):
+        if kind is dict or isinstance(value, Mapping):
             reader = self.reader_for(value)
             if reader is not None:
                 yield from reader.read(value, location, context)
