@@ -40,7 +40,7 @@ from .errors import (
     ImgcallWarning,
     UnsupportedImageError,
 )
-from .formats import FORMATS, declared_format, fast_check, sniff
+from .formats import FORMATS, declared_format, fast_check, png_check, sniff
 from .frames import check_frames, frames_problem
 from .image import DecodedImage
 from .items import ImageGenerationStatus, Item
@@ -210,12 +210,12 @@ def _decode(
         # Replicate once sent WebP as application/octet-stream: the bytes win, and say so.
         shown = str(url_mime or call.extra.get("media_type"))[:60]
         notes.append(f"the API declared {shown!r} but the bytes are {fmt}; using {fmt}")
-    width, height, image_notes = _check_image(data, fmt, limits, check)
+    width, height, image_notes, c2pa = _check_image(data, fmt, limits, check)
     notes.extend(image_notes)
     if emit_warnings:
         for note in notes:
             warn_caller(f"item {call.id!r}: {note}", ImgcallWarning)
-    return DecodedImage(
+    image = DecodedImage(
         id=call.id,
         status=str(status),
         data=data,
@@ -228,6 +228,11 @@ def _decode(
         context=_context(call),
         limits=limits,
     )
+    if c2pa is not None:
+        # The check's walk over the chunks already saw it: fill in the cached property
+        # (`DecodedImage.c2pa`), which would walk them again (issue 15).
+        image.__dict__["c2pa"] = c2pa
+    return image
 
 
 def _api_error(call: Item) -> tuple[str, str | None]:
@@ -266,7 +271,9 @@ def _context(call: Item) -> dict[str, Any]:
 
 def _check_image(
     data: bytes, fmt: str, limits: Limits, check: Check
-) -> tuple[int | None, int | None, list[str]]:
+) -> tuple[int | None, int | None, list[str], bool | None]:
+    """Width, height and notes of a whole image, and whether it carries C2PA (``None``
+    when the checks did not find out); raises what is wrong with it."""
     check_size(len(data), limits.max_bytes)
     notes: list[str] = []
     if fmt == "SVG":
@@ -277,16 +284,20 @@ def _check_image(
         width, height = frames.width, frames.height
         if frames.beyond is not None:
             notes.append(f"GIF {frames.beyond}; the image is {width}x{height}, as decoders draw it")
+    c2pa: bool | None = None
     if check in ("fast", "full"):
         try:
-            problem = fast_check(data, fmt)
+            if fmt == "PNG":
+                problem, c2pa = png_check(data)
+            else:
+                problem = fast_check(data, fmt)
         except (struct.error, IndexError) as exc:
             problem = f"{fmt} structure is damaged: {exc}"
         if problem is not None:
             raise CorruptImageError(problem)
     if check == "full" and fmt != "SVG":
         open_pil(data, fmt, limits, load_all_frames=True)
-    return width, height, notes
+    return width, height, notes, c2pa
 
 
 # Exceptions Pillow raises for damaged data; PNG errors come as SyntaxError.

@@ -180,3 +180,42 @@ def test_c2pa_after_the_image_data_is_found_in_png() -> None:
     data = picture("PNG")
     late = data[:-12] + _png_chunk(b"caBX", b"\x00" * 8) + data[-12:]
     assert fast_check(late, "PNG") is None and formats.has_c2pa(late, "PNG") is True
+
+
+def _pngs_with_and_without_c2pa() -> list[bytes]:
+    from tests.c2pa_helpers import _png_chunk, picture, sign, with_container_box
+
+    plain = picture("PNG")
+    return [
+        plain,
+        sign(plain, "PNG"),
+        with_container_box(plain, "PNG"),
+        plain[:-12] + _png_chunk(b"caBX", b"\x00" * 8) + plain[-12:],
+        sign(plain, "PNG", remote_url="http://127.0.0.1:9/manifest.c2pa"),
+    ]
+
+
+def test_one_walk_checks_a_png_and_finds_its_c2pa_chunk_as_has_c2pa_does() -> None:
+    for data in _pngs_with_and_without_c2pa():
+        assert formats.png_check(data) == (None, formats.has_c2pa(data, "PNG"))
+    assert [formats.has_c2pa(d, "PNG") for d in _pngs_with_and_without_c2pa()] == [
+        False,
+        True,
+        True,
+        True,
+        False,
+    ]
+    cut = _pngs_with_and_without_c2pa()[1][:-30]
+    assert formats.png_check(cut)[0] == fast_check(cut, "PNG") is not None
+
+
+@pytest.mark.parametrize("check", ["none", "fast", "full"])
+def test_a_decoded_png_knows_its_c2pa_whichever_check_ran(check: str) -> None:
+    import base64
+
+    import imgcall
+
+    for data in _pngs_with_and_without_c2pa():
+        item = {"type": "image_generation_call", "id": "ig", "status": "completed"}
+        image = imgcall.decode(item | {"result": base64.b64encode(data).decode()}, check=check)  # type: ignore[arg-type]
+        assert image.c2pa is formats.has_c2pa(data, "PNG")
