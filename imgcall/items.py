@@ -64,8 +64,13 @@ class Location:
 
     def child(self, *parts: str | int) -> Location:
         """The location of a value nested inside this one."""
-        suffix = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-        return Location(self.input, self.pointer + suffix, self.line, self.column)
+        pointer = self.pointer
+        for part in parts:  # a loop, not a generator: two locations are made per item
+            text = str(part)
+            if "~" in text or "/" in text:
+                text = text.replace("~", "~0").replace("/", "~1")
+            pointer += "/" + text
+        return Location(self.input, pointer, self.line, self.column)
 
     def __str__(self) -> str:
         text = self.input
