@@ -2,8 +2,8 @@
 
 Each command parses its options, calls one library function (`imgcall.saving.iter_save`
 or `imgcall.saving.list_images`), prints the records it yields as `imgcall._render`
-words them, and maps the outcome to an exit code in one place (`exit_code_for`,
-`run_exit_code`):
+words them, and maps the outcome to an exit code in one place (`imgcall._exitcodes`:
+`exit_code_for`, `run_exit_code`, re-exported here):
 
 ====  =================================================================================
 0     every image found was saved (or was already present)
@@ -43,6 +43,18 @@ from ._cli_scale import (
     storage_option,
     workers_for,
 )
+from ._exitcodes import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_NO_IMAGES,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    Tally,
+    broken_pipe,
+    exit_code_for,
+    run_exit_code,
+)
 
 if TYPE_CHECKING:
     from ._progress import CountingReader, Progress
@@ -63,13 +75,6 @@ __all__ = [
     "run_exit_code",
 ]
 
-EXIT_OK = 0
-EXIT_PROBLEMS = 1
-EXIT_USAGE = 2
-EXIT_NO_IMAGES = 3
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
-EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what shells report for a closed pipe
-
 # The defaults of imgcall.Limits, spelled out so that --help does not import the decoder
 # (tests/test_cli.py checks that they agree).
 DEFAULT_MAX_PIXELS = 64_000_000
@@ -78,47 +83,6 @@ DEFAULT_MAX_TOTAL_PIXELS = 64_000_000
 DEFAULT_MAX_FRAMES = 5_000
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-def exit_code_for(error: BaseException, *, whole_input: bool = True) -> int:
-    """The exit code for one error: 2 for an input that cannot be read, else 1.
-
-    ``whole_input=False`` marks a problem inside an input that was otherwise read (a
-    broken line of JSON Lines): the rest of the input was saved, so that is a 1.
-    """
-    from .errors import EngineError, InvalidInputError, OutputLockedError
-
-    if isinstance(error, InvalidInputError) and whole_input:
-        return EXIT_USAGE
-    if isinstance(error, (OutputLockedError, EngineError)):  # the run could not start
-        return EXIT_USAGE
-    return EXIT_PROBLEMS
-
-
-class _Tally:
-    """Counts for the summary lines, and each problem's exit code, as records arrive."""
-
-    def __init__(self) -> None:
-        from .records import RunCounts
-
-        self.counts = RunCounts()
-        self.codes: list[int] = []
-
-    def add(self, record: ItemRecord) -> None:
-        self.counts.add(record)
-        if record.error is not None:
-            self.codes.append(exit_code_for(record.error, whole_input=record.index is None))
-
-
-def run_exit_code(codes: Sequence[int], items: int) -> int:
-    """The exit code of a run from its problems' codes and the number of items found.
-
-    The worst problem wins (an unreadable input over a failed item); with no problem, a
-    run that found no item at all exits 3.
-    """
-    if codes:
-        return max(codes)
-    return EXIT_NO_IMAGES if items == 0 else EXIT_OK
 
 
 def _echo_err(message: str) -> None:
@@ -143,17 +107,6 @@ def _inputs(values: Sequence[str], counter: CountingReader | None = None) -> lis
         )
     source = counter if counter is not None else stdin
     return [Input(source, "<stdin>", "stdin") if name == "-" else name for name in names]
-
-
-def _broken_pipe() -> SystemExit:
-    """Quiet the closed output for the rest of the process; the exit to raise."""
-    # Python's advice for SIGPIPE: point the dead stream at devnull, so the flush at exit
-    # does not print "Exception ignored ... BrokenPipeError".
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    return SystemExit(EXIT_BROKEN_PIPE)
 
 
 def _stdin() -> BinaryIO:
@@ -198,8 +151,9 @@ def _limits(
 def cli() -> None:
     """Turn the base64 images that generation APIs return into real image files.
 
-    Reads OpenAI / OpenRouter payloads (a response, a list of items, ...) from files or
-    standard input, and saves or lists the images found in them.
+    Reads what OpenAI, OpenRouter, Gemini, Bedrock, Stability and others send back (a
+    response, a stream transcript, a batch output file, ...) from files, folders, object
+    storage or standard input, and saves or lists the images found in them.
 
     \b
     Examples:
@@ -416,7 +370,7 @@ def extract(
         bar, counter = for_inputs(inputs, _stdin(), sys.stderr)
     sources = _inputs(inputs, counter)
     workers = workers_for(jobs, engine, os.cpu_count())
-    tally = _Tally()
+    tally = Tally()
     try:
         records = iter_save(
             sources,
@@ -482,7 +436,7 @@ def extract(
         elif html_page and code != EXIT_NO_IMAGES and not tally.counts.manifest_failed:
             code = max(code, _gallery(where, workers, quiet, store))
     except BrokenPipeError:
-        raise _broken_pipe() from None
+        raise broken_pipe() from None
     raise SystemExit(code)
 
 
@@ -554,7 +508,7 @@ def ls_command(
     from . import _render
     from .saving import list_images
 
-    tally = _Tally()
+    tally = Tally()
     rows: list[ItemRecord] = []
     try:
         records = list_images(
@@ -583,7 +537,7 @@ def ls_command(
         else:
             _echo_err(_render.ls_summary(tally.counts))
     except BrokenPipeError:
-        raise _broken_pipe() from None
+        raise broken_pipe() from None
     raise SystemExit(code)
 
 
