@@ -36,7 +36,10 @@ def main() -> None:
         runpy.run_path(args[0], run_name="__main__")
     elif mode == "imgcall":
         sys.argv = ["imgcall", *args]
-        from imgcall.cli import main as imgcall_main
+        try:  # what the console script runs
+            from imgcall._entry import main as imgcall_main
+        except ImportError:  # an older checkout measured beside this one (bench/providers.py)
+            from imgcall.cli import main as imgcall_main
 
         imgcall_main()
     elif mode == "code":

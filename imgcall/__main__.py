@@ -1,5 +1,5 @@
 """Run the command line with ``python -m imgcall``."""
 
-from .cli import main
+from ._entry import main
 
 main()

@@ -160,7 +160,12 @@ def cli() -> None:
       imgcall extract response.json -o out/
       imgcall ls response.json
     """
-    click.get_current_context().with_resource(_notes())
+    ctx = click.get_current_context()
+    ctx.with_resource(_notes())
+    if ctx.invoked_subcommand not in ("extract", "ls"):  # those release at their first record
+        from ._entry import release
+
+        release()
 
 
 @contextlib.contextmanager
@@ -353,6 +358,7 @@ def extract(
                 written is finished first), 141 standard output closed.
     """
     from . import _render
+    from ._entry import release
     from ._interrupt import finish_writes_on_ctrl_c, take_pending
     from .errors import ImgcallError, OutputError
     from .manifest import MANIFEST_NAME
@@ -399,6 +405,8 @@ def extract(
         with finish_writes_on_ctrl_c():
             try:
                 for record in records:
+                    if not tally.counts.records:
+                        release()  # the run's modules are loaded (imgcall._entry)
                     tally.add(record)
                     lines = list(_render.saved_lines(record, where, as_json=as_json, quiet=quiet))
                     if bar is not None and lines:
@@ -506,6 +514,7 @@ def ls_command(
     input, 3 no image found, 130 interrupted, 141 output closed).
     """
     from . import _render
+    from ._entry import release
     from .saving import list_images
 
     tally = Tally()
@@ -519,6 +528,8 @@ def ls_command(
         )
         try:
             for record in records:
+                if not tally.counts.records:
+                    release()  # the run's modules are loaded (imgcall._entry)
                 tally.add(record)
                 if as_json:
                     click.echo(record.to_json())
@@ -614,5 +625,6 @@ def provenance_command(paths: tuple[Path, ...], as_json: bool) -> None:
 
 
 def main() -> None:
-    """Entry point for the console script and ``python -m imgcall``."""
+    """Run the command line (the console script and ``python -m imgcall`` run it through
+    `imgcall._entry`, which holds the garbage collector during start-up)."""
     cli(prog_name="imgcall")
