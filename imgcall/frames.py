@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import re
 import struct
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ._slotted import Frozen
 from .errors import CorruptImageError, ImageTooLargeError
 from .formats import FORMATS, HeaderError, bitstream_size, read_header
 
@@ -58,18 +58,22 @@ def _too_long(fmt: str) -> FramingTooLong:
     )
 
 
-@dataclass(frozen=True)
-class Frames:
-    """What an image's container says about its frames."""
+class Frames(Frozen):
+    """What an image's container says about its frames.
 
-    count: int
-    """Frames a decoder composes (1 for a still image)."""
-    width: int
-    """Width of the canvas every frame is composed onto: the image as decoders draw it."""
-    height: int
-    """Height of that canvas."""
-    beyond: str | None = None
-    """For a GIF grown by a frame reaching past its logical screen: which frame, where."""
+    ``count``: frames a decoder composes (1 for a still image); ``width`` and ``height``:
+    the canvas every frame is composed onto, the image as decoders draw it; ``beyond``:
+    for a GIF grown by a frame reaching past its logical screen, which frame and where.
+    """
+
+    __slots__ = ("beyond", "count", "height", "width")
+    __match_args__ = ("count", "width", "height", "beyond")
+
+    def __init__(self, count: int, width: int, height: int, beyond: str | None = None) -> None:
+        self.count = count
+        self.width = width
+        self.height = height
+        self.beyond = beyond
 
     @property
     def pixels(self) -> int:

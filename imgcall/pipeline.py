@@ -19,10 +19,10 @@ import hashlib
 import os
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
+from ._slotted import Frozen
 from .errors import ImgcallError, InvalidInputError, Problem
 from .items import Item
 from .lazytext import LazyText
@@ -38,17 +38,20 @@ if TYPE_CHECKING:
 __all__ = ["Input", "Options", "Prepared", "Ready", "Unit", "as_sources", "prepared", "scan_units"]
 
 
-@dataclass(frozen=True)
-class Input:
+class Input(Frozen):
     """A source with the name to report it under, e.g. standard input as ``<stdin>``.
 
     ``stem`` is the ``{stem}`` name-template field; by default the name's file stem, or
     the name without its angle brackets (``<stdin>`` gives ``stdin``).
     """
 
-    source: object
-    name: str
-    stem: str | None = None
+    __slots__ = ("name", "source", "stem")
+    __match_args__ = ("source", "name", "stem")
+
+    def __init__(self, source: object, name: str, stem: str | None = None) -> None:
+        self.source = source
+        self.name = name
+        self.stem = stem
 
 
 class Options(NamedTuple):
@@ -67,16 +70,16 @@ class Options(NamedTuple):
     """Write the prompt and ids into each file (`imgcall.embedding`) where it is allowed."""
 
 
-class Unit:
+class Unit(Frozen):
     """One thing found: a call to decode, a problem from the scan, or a broken input.
 
     ``index`` is the image's number in the run (``None`` for a problem that is not one
     image); ``input`` and ``stem`` name the input it came from.
     """
 
-    # A plain class: one is made per image, a dataclass's generated methods cost time at
-    # every start (bench/README.md, change 34), and a NamedTuple cannot have an ``index``.
+    # Not a NamedTuple, which cannot have an ``index`` (imgcall._slotted).
     __slots__ = ("found", "index", "input", "stem")
+    __match_args__ = ("index", "input", "stem", "found")
 
     def __init__(
         self, index: int | None, input: str, stem: str, found: Item | Problem | ImgcallError
@@ -85,21 +88,6 @@ class Unit:
         self.input = input
         self.stem = stem
         self.found = found
-
-    def _fields(self) -> tuple[object, ...]:
-        return (self.index, self.input, self.stem, self.found)
-
-    def __repr__(self) -> str:
-        index, input, stem, found = self._fields()
-        return f"Unit(index={index!r}, input={input!r}, stem={stem!r}, found={found!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Unit):
-            return NotImplemented
-        return self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
 
     def shifted(self, offset: int) -> Unit:
         """The unit numbered ``offset`` further on (a shard's units, in the whole run)."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._slotted import Slotted
 from .errors import ImgcallError, InvalidInputError, OutputError, Problem
 from .formats import has_c2pa
 from .image import DecodedImage
@@ -251,34 +252,76 @@ def _short(value: str | None, limit: int = 60) -> str:
     return repr(value if len(value) <= limit else value[: limit - 1] + "…")
 
 
-@dataclass
-class RunCounts:
+class RunCounts(Slotted):
     """Running totals of a run's records, for a summary without keeping every record.
 
     `SaveReport` keeps the records themselves; ``imgcall extract`` and ``imgcall ls``
     count them as they stream past, so a run of any size takes constant memory.
+    ``records`` counts every record, inputs that could not be read included; ``items``
+    the items found (records with an ``index``); ``existing`` the images whose
+    identical file was there before the run; ``problems`` the records with an error
+    (failed items, unreadable inputs, manifest failures); ``converted`` the images
+    re-encoded, ``provenance_lost`` those of them whose original carried C2PA;
+    ``manifest_failed`` that the manifest could not be written; ``duplicates`` the
+    images identical to one an earlier item of the run saved under the same name.
     """
 
-    records: int = 0
-    """Every record, including inputs that could not be read."""
-    items: int = 0
-    """Items found in the inputs (records with an ``index``)."""
-    saved: int = 0
-    overwritten: int = 0
-    existing: int = 0
-    """Images whose identical file was there before the run."""
-    skipped: int = 0
-    found: int = 0
-    problems: int = 0
-    """Records with an error: failed items, unreadable inputs, manifest failures."""
-    converted: int = 0
-    """Images re-encoded (``convert``)."""
-    provenance_lost: int = 0
-    """Images re-encoded whose original carried C2PA provenance, which is not kept."""
-    manifest_failed: bool = False
-    """The manifest could not be written (its record is among the problems)."""
-    duplicates: int = 0
-    """Images identical to one an earlier item of the run saved under the same name."""
+    __slots__ = (
+        "converted",
+        "duplicates",
+        "existing",
+        "found",
+        "items",
+        "manifest_failed",
+        "overwritten",
+        "problems",
+        "provenance_lost",
+        "records",
+        "saved",
+        "skipped",
+    )
+    __match_args__ = (
+        "records",
+        "items",
+        "saved",
+        "overwritten",
+        "existing",
+        "skipped",
+        "found",
+        "problems",
+        "converted",
+        "provenance_lost",
+        "manifest_failed",
+        "duplicates",
+    )
+
+    def __init__(
+        self,
+        records: int = 0,
+        items: int = 0,
+        saved: int = 0,
+        overwritten: int = 0,
+        existing: int = 0,
+        skipped: int = 0,
+        found: int = 0,
+        problems: int = 0,
+        converted: int = 0,
+        provenance_lost: int = 0,
+        manifest_failed: bool = False,
+        duplicates: int = 0,
+    ) -> None:
+        self.records = records
+        self.items = items
+        self.saved = saved
+        self.overwritten = overwritten
+        self.existing = existing
+        self.skipped = skipped
+        self.found = found
+        self.problems = problems
+        self.converted = converted
+        self.provenance_lost = provenance_lost
+        self.manifest_failed = manifest_failed
+        self.duplicates = duplicates
 
     @property
     def placed(self) -> int:

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Union
 
+from .._slotted import Slotted
 from ..pipeline import Options, Prepared, Unit
 
 if TYPE_CHECKING:
@@ -67,23 +67,60 @@ Mark = Union[ShardEnd, ShardDone]
 Streamed = tuple[Unit, Union[Prepared, Mark]]
 
 
-@dataclass
-class Job:
-    """What every engine needs to prepare a run's shards."""
+class Job(Slotted):
+    """What every engine needs to prepare a run's shards.
 
-    options: Options
-    partials: bool
-    discover: bool
-    workers: int
-    fingerprint: str
-    done_keys: Callable[[], set[str]] = field(default=set)
-    """The keys of the shards an earlier run finished (asked once the folder is owned)."""
-    ship_bytes: bool = False
-    """Send each image's bytes back instead of staging it (an output in object storage)."""
-    scheduler: object = None
-    """The Dask scheduler: an address, a ``distributed.Client``, or None (Dask's config)."""
-    storage_options: Mapping[str, Any] | None = None
-    """fsspec options for inputs that are URLs (``--storage-option``)."""
+    ``done_keys`` gives the keys of the shards an earlier run finished (asked once the
+    folder is owned); ``ship_bytes`` sends each image's bytes back instead of staging
+    it (an output in object storage); ``scheduler`` is the Dask scheduler (an address,
+    a ``distributed.Client``, or None for Dask's configuration); ``storage_options``
+    are the fsspec options for inputs that are URLs (``--storage-option``).
+    """
+
+    __slots__ = (
+        "discover",
+        "done_keys",
+        "fingerprint",
+        "options",
+        "partials",
+        "scheduler",
+        "ship_bytes",
+        "storage_options",
+        "workers",
+    )
+    __match_args__ = (
+        "options",
+        "partials",
+        "discover",
+        "workers",
+        "fingerprint",
+        "done_keys",
+        "ship_bytes",
+        "scheduler",
+        "storage_options",
+    )
+
+    def __init__(
+        self,
+        options: Options,
+        partials: bool,
+        discover: bool,
+        workers: int,
+        fingerprint: str,
+        done_keys: Callable[[], set[str]] = set,
+        ship_bytes: bool = False,
+        scheduler: object = None,
+        storage_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.options = options
+        self.partials = partials
+        self.discover = discover
+        self.workers = workers
+        self.fingerprint = fingerprint
+        self.done_keys = done_keys
+        self.ship_bytes = ship_bytes
+        self.scheduler = scheduler
+        self.storage_options = storage_options
 
 
 def check_engine(engine: str) -> None:

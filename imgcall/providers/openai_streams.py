@@ -12,9 +12,9 @@ images in a stream are seen once the same way.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+from .._slotted import Slotted
 from ..errors import ImageGenerationFailedError, ImageNotReadyError, ImgcallError, Problem
 from ..framing import to_json_value
 from ..items import ImageGenerationStatus, Item, Location
@@ -30,17 +30,29 @@ _PARTIAL_FIELDS = ("output_format", "size", "quality", "background", "media_type
 _STREAM_ITEMS = (ITEM, openrouter.SERVER_TOOL, openai.CODE_INTERPRETER)
 
 
-@dataclass
-class _Pending:
-    """An item the stream announced whose final image has not arrived yet."""
+class _Pending(Slotted):
+    """An item the stream announced whose final image has not arrived yet.
 
-    location: Location
-    context: dict[str, Any]
-    status: str = "in_progress"
-    partials: set[int] = field(default_factory=set)
-    call: Item | None = None
-    """A final item that came without a result (failed, or empty), kept in case no
-    complete one follows."""
+    ``call`` is a final item that came without a result (failed, or empty), kept in
+    case no complete one follows.
+    """
+
+    __slots__ = ("call", "context", "location", "partials", "status")
+    __match_args__ = ("location", "context", "status", "partials", "call")
+
+    def __init__(
+        self,
+        location: Location,
+        context: dict[str, Any],
+        status: str = "in_progress",
+        partials: set[int] | None = None,
+        call: Item | None = None,
+    ) -> None:
+        self.location = location
+        self.context = context
+        self.status = status
+        self.partials: set[int] = set() if partials is None else partials
+        self.call = call
 
 
 def received(partials: set[int], asked: bool) -> str:
@@ -229,14 +241,17 @@ def _index(value: object, default: int) -> int:
 # -- Images API streams ------------------------------------------------------------------
 
 
-@dataclass
-class _ImagesStream:
+class _ImagesStream(Slotted):
     """The image an Images API stream is sending (it has no item ids)."""
 
-    id: str | None = None
-    location: Location | None = None
-    count: int = 0
-    partials: set[int] = field(default_factory=set)
+    __slots__ = ("count", "id", "location", "partials")
+    __match_args__ = ("id", "location", "count", "partials")
+
+    def __init__(self, count: int = 0) -> None:
+        self.id: str | None = None
+        self.location: Location | None = None
+        self.count = count
+        self.partials: set[int] = set()
 
 
 class ImagesEvents(Reader):

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .._slotted import Frozen, Slotted
 
 __all__ = ["CHUNK_SIZE", "ByteSource", "Member", "expand", "is_url", "open_bytes"]
 
@@ -32,27 +33,42 @@ CHUNK_SIZE = 1 << 20
 """Bytes read at a time; large reads keep multi-MB lines cheap."""
 
 
-@dataclass
-class ByteSource:
-    """An opened input: its bytes, a ``read()`` at a time, and how to close it."""
+class ByteSource(Slotted):
+    """An opened input: its bytes, a ``read()`` at a time, and how to close it.
 
-    read: Callable[[], bytes]
-    """Returns the next bytes (at most about `CHUNK_SIZE`), ``b""`` at the end."""
-    close: Callable[[], None]
-    file: Any = None
-    """The open local file, when it is plain (not compressed): it may be memory-mapped."""
-    compression: str | None = None
-    """``"gzip"``, ``"bzip2"``, ``"xz"`` or ``"zstd"`` when the bytes were decompressed."""
+    ``read`` returns the next bytes (at most about `CHUNK_SIZE`), ``b""`` at the end;
+    ``file`` is the open local file when it is plain (not compressed), which may be
+    memory-mapped; ``compression`` is ``"gzip"``, ``"bzip2"``, ``"xz"`` or ``"zstd"``
+    when the bytes were decompressed.
+    """
+
+    __slots__ = ("close", "compression", "file", "read")
+    __match_args__ = ("read", "close", "file", "compression")
+
+    def __init__(
+        self,
+        read: Callable[[], bytes],
+        close: Callable[[], None],
+        file: Any = None,
+        compression: str | None = None,
+    ) -> None:
+        self.read = read
+        self.close = close
+        self.file = file
+        self.compression = compression
 
 
-@dataclass(frozen=True)
-class Member:
-    """One input of several that a source stands for (a file of a folder, a glob's match)."""
+class Member(Frozen):
+    """One input of several that a source stands for (a file of a folder, a glob's match):
+    ``source`` is what to open (a local path or a URL), ``name`` the name to report it
+    under (its path or URL)."""
 
-    source: object
-    """What to open: a local path or a URL."""
-    name: str
-    """The name to report it under (its path or URL)."""
+    __slots__ = ("name", "source")
+    __match_args__ = ("source", "name")
+
+    def __init__(self, source: object, name: str) -> None:
+        self.source = source
+        self.name = name
 
 
 def is_url(text: str) -> bool:
