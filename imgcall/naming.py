@@ -190,8 +190,12 @@ def render_stem(template: str, fields: Mapping[str, object], *, fallback: str) -
     format's extension is added later; a result with nothing safe left in it becomes
     ``safe_stem(fallback)``.
     """
-    rendered = IMAGE_SUFFIX.sub("", template.format_map(fields))
-    return safe_stem(rendered, fallback=safe_stem(fallback))
+    rendered = template.format_map(fields)
+    if _PLAIN.fullmatch(rendered) is not None and IMAGE_SUFFIX.search(rendered) is None:
+        # The common plain id: no suffix to drop, and a plain text never empties, so
+        # the fallback is not needed (it was worked out for every image).
+        return safe_stem(rendered)
+    return safe_stem(IMAGE_SUFFIX.sub("", rendered), fallback=safe_stem(fallback))
 
 
 def candidate_names(stem: str, ext: str) -> Iterator[str]:

@@ -16,6 +16,7 @@ import imgcall
 import imgcall.naming as naming
 from imgcall import OutputError
 from imgcall.naming import (
+    IMAGE_SUFFIX,
     MAX_FORMAT_WIDTH,
     MAX_RENAMES,
     TEMPLATE_FIELDS,
@@ -250,3 +251,17 @@ def test_the_plain_id_shortcut_gives_what_the_full_rules_give(text: str) -> None
         assert fast == safe_stem(text)
     finally:
         naming._PLAIN = plain
+
+
+@given(
+    text=st.text(max_size=40)
+    | st.from_regex(r"[A-Za-z0-9_.-]{1,30}(\.(png|JPG|webp))?", fullmatch=True),
+    fallback=st.text(max_size=20),
+)
+@settings(max_examples=300)
+def test_render_stem_gives_what_the_full_rules_give_with_the_fallback_worked_out(
+    text: str, fallback: str
+) -> None:
+    # render_stem skips working out the fallback for a plain id: the same stem results.
+    full = safe_stem(IMAGE_SUFFIX.sub("", text), fallback=safe_stem(fallback))
+    assert render_stem("{id}", {"id": text}, fallback=fallback) == full
