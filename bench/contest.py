@@ -171,6 +171,16 @@ def run_contests(
                             mb,
                         )
                     )
+                threads = None
+                if label == "many small images" and place.key == "tmpfs":
+                    # -j N once took twice as long as -j 1 here: each 20 KB image went to a
+                    # worker and back (bench/README.md, change 37).
+                    threads = variant(
+                        f"imgcall extract -j 2, {place.key}",
+                        [*cli, "extract", str(source), "-o", "{out}", "-q", "-j", "2"],
+                        mb,
+                    )
+                    contestants.append(threads)
                 floor = None
                 if floor_dir is not None and not place.pinned:
                     floor = variant(
@@ -202,6 +212,15 @@ def run_contests(
                             ratio(tuned, checked),
                         )
                     )
+                if threads is not None:
+                    targets.append(
+                        target(
+                            f"{label}, {place.key}: -j 2 vs -j 1 (no slower)",
+                            ratio(imgcall, threads),
+                            ">= 0.9x",
+                            0.9,
+                        )
+                    )
                 largest = corpora.largest_line_mb(source)
                 targets += _targets(
                     label, place, imgcall, naive, tuned, floor, ratio, target, limit, count, largest
@@ -230,7 +249,10 @@ def run_contests(
         )
         # What imgcall's start-up cannot go below: the interpreter with click imported.
         click_only = variant(
-            "python -c 'import click'", [*_child(cli), "code", "import click"], 0.0, uses_out=False
+            "python -c 'import click'",
+            [*_child(cli), "code", "import gc\ngc.disable()\nimport click"],
+            0.0,
+            uses_out=False,
         )
         bare_again = variant("python -c pass", [*_child(cli), "code", "pass"], 0.0, uses_out=False)
         # ... and the interpreter with every module the tiny run loads but imgcall's own
@@ -280,8 +302,12 @@ def _loaded_besides_imgcall(cli: list[str], tiny: Path, scratch: Path) -> list[s
 
 
 def _import_all(names: list[str]) -> str:
-    """Source that imports each of ``names``."""
-    return f"import importlib\nfor name in {names!r}:\n    importlib.import_module(name)\n"
+    """Source that imports each of ``names``, with the garbage collector held as
+    imgcall's console script holds it during start-up (bench/README.md, change 40)."""
+    return (
+        "import gc\ngc.disable()\nimport importlib\n"
+        f"for name in {names!r}:\n    importlib.import_module(name)\n"
+    )
 
 
 def _child(cli: list[str]) -> list[str]:
