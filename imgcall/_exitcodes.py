@@ -55,7 +55,7 @@ class Tally:
     """Counts for the summary lines, and each problem's exit code, as records arrive."""
 
     def __init__(self) -> None:
-        from .records import RunCounts
+        from .counts import RunCounts
 
         self.counts = RunCounts()
         self.codes: list[int] = []

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 from .image import human_bytes
 
 if TYPE_CHECKING:
+    from .counts import RunCounts
     from .htmlpage import GalleryReport
     from .objectstore import ObjectPath
-    from .records import ItemRecord, RunCounts
+    from .records import ItemRecord
 
 __all__ = [
     "cli_words",

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import imgcall
+from imgcall.counts import RunCounts
 from imgcall.manifest import MANIFEST_NAME
-from imgcall.records import ItemRecord, RunCounts, SaveReport
+from imgcall.records import ItemRecord, SaveReport
 from tests.conftest import ITEMS_DIR
 
 
@@ -107,13 +108,6 @@ def test_record_attributes_carry_the_manifests_names() -> None:
     attributes = {name for name in dir(one) if not name.startswith("_")}
     # Every manifest field is an attribute under the same name.
     assert set(line) - attributes == {"error_type"}  # the error's class: type(record.error)
-
-
-def test_running_counts_tell_duplicates_from_files_already_there() -> None:
-    counts = RunCounts()
-    for one in (record("saved"), record("exists", duplicate_of="x.png"), record("exists")):
-        counts.add(one)
-    assert (counts.saved, counts.duplicates, counts.existing, counts.placed) == (1, 1, 1, 3)
 
 
 def test_a_manifest_line_is_the_record_as_json_in_utf8() -> None:

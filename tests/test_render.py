@@ -9,7 +9,8 @@ import pytest
 
 import imgcall
 from imgcall import _render
-from imgcall.records import ItemRecord, RunCounts
+from imgcall.counts import RunCounts
+from imgcall.records import ItemRecord
 
 
 def record(**fields: Any) -> ItemRecord:

@@ -7,9 +7,9 @@ import pickle
 import pytest
 
 from imgcall._slotted import Frozen, Slotted
+from imgcall.counts import RunCounts
 from imgcall.frames import Frames
 from imgcall.pipeline import Input
-from imgcall.records import RunCounts
 
 
 class Point(Frozen):
