@@ -11,6 +11,7 @@ be mistaken for the standard library's ``base64``.
 from __future__ import annotations
 
 import binascii
+import functools
 import re
 import urllib.parse
 
@@ -22,7 +23,13 @@ from .lazytext import LazyText
 __all__ = ["base64_view", "check_size", "decode_base64", "refuse_oversize"]
 
 _DATA_URL = re.compile(r"data:([^,;]*)((?:;[^,;]*)*),", re.I)
-_B64_ALPHABET = re.compile(r"[^A-Za-z0-9+/=\-_]")
+
+
+@functools.cache  # compiled on first use: not at every start (issue 15)
+def _b64_alphabet() -> re.Pattern[str]:
+    return re.compile(r"[^A-Za-z0-9+/=\-_]")
+
+
 _WHITESPACE = str.maketrans("", "", " \t\r\n\f\v")
 _URLSAFE = str.maketrans("-_", "+/")
 # Whitespace is tolerated, so it must not count as a bad character; map it to "A".
@@ -112,7 +119,7 @@ def refuse_oversize(chars: int, max_bytes: int | None) -> None:
 
 
 def _decode_lenient(payload: str, start: int) -> bytes:
-    bad = _B64_ALPHABET.search(payload.translate(_WHITESPACE_KEEP))
+    bad = _b64_alphabet().search(payload.translate(_WHITESPACE_KEEP))
     if bad is not None:
         char = bad.group()
         raise InvalidBase64Error(

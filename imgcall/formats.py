@@ -7,6 +7,7 @@ never touches Pillow. Full pixel decoding lives in `imgcall.decoding`.
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 from typing import NamedTuple
@@ -65,8 +66,16 @@ _DECLARED = {
 }
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-_SVG_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml|<svg|<!--|<!DOCTYPE\s+svg)", re.I)
-_SVG_TAG = re.compile(rb"<svg[\s>/]", re.I)
+
+
+@functools.cache  # compiled on first use: not at every start (issue 15)
+def _svg_start() -> re.Pattern[bytes]:
+    return re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml|<svg|<!--|<!DOCTYPE\s+svg)", re.I)
+
+
+@functools.cache  # compiled on first use: not at every start (issue 15)
+def _svg_tag() -> re.Pattern[bytes]:
+    return re.compile(rb"<svg[\s>/]", re.I)
 
 
 def declared_format(value: object) -> str | None:
@@ -88,7 +97,7 @@ def sniff(data: bytes) -> str | None:
     if data[:6] in (b"GIF87a", b"GIF89a"):
         return "GIF"
     head = data[:4096]
-    if _SVG_START.match(head) and _SVG_TAG.search(head):
+    if _svg_start().match(head) and _svg_tag().search(head):
         return "SVG"
     return None
 

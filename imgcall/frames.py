@@ -22,6 +22,7 @@ which Pillow and libwebp refuse, so it is a
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 from typing import TYPE_CHECKING
@@ -178,7 +179,7 @@ def _gif_frames(data: bytes) -> Frames:
     # The same reading as Pillow's: extensions and images until the trailer or the end,
     # stray bytes between blocks skipped (Pillow skips them one at a time).
     while True:
-        found = _GIF_BLOCK.search(data, pos)
+        found = _gif_block().search(data, pos)
         if found is None:
             break
         pos = found.start()
@@ -213,7 +214,11 @@ def _gif_frames(data: bytes) -> Frames:
     return Frames(count, width, height, beyond)
 
 
-_GIF_BLOCK = re.compile(rb"[!,;]")
+@functools.cache  # compiled on first use: not at every start (issue 15)
+def _gif_block() -> re.Pattern[bytes]:
+    return re.compile(rb"[!,;]")
+
+
 _PNG_CHUNK = struct.Struct(">I4s")
 _RIFF_CHUNK = struct.Struct("<4sI")
 # Same-size data blocks skipped per step of the fast path.

@@ -18,6 +18,7 @@ a large JSON Lines file or SSE transcript is read in place, see `imgcall.mapped`
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -42,7 +43,12 @@ from .sources import CHUNK_SIZE, open_bytes
 
 __all__ = ["CHUNK_SIZE", "Record", "looks_like_content", "read_records", "to_json_value"]
 
-_SSE_FIELD = re.compile(rb"(?:data|event|id|retry)(?::|\r?\n|$)|:")
+
+@functools.cache  # compiled on first use: not at every start (issue 15)
+def _sse_field() -> re.Pattern[bytes]:
+    return re.compile(rb"(?:data|event|id|retry)(?::|\r?\n|$)|:")
+
+
 _LOOK = 1024
 """Bytes looked at before any line is read: enough to tell what the input is."""
 
@@ -204,7 +210,7 @@ def _from_lines(lines: LineReader, label: str, *, single: bool = False) -> Itera
         )
     newlines, head = found
     first_byte = head[:1]
-    if first_byte not in (b"{", b"[") and not _SSE_FIELD.match(head):
+    if first_byte not in (b"{", b"[") and not _sse_field().match(head):
         line = lines.lineno + newlines + 1
         _refuse_binary(head, encoding, label)
         raise InvalidInputError(

@@ -30,6 +30,7 @@ strict JSON forbids, is left for the base64 decoder to report with its offset.)
 from __future__ import annotations
 
 import codecs
+import functools
 import json
 import mmap
 import re
@@ -61,7 +62,13 @@ _CANDIDATE = re.compile(
 )
 _PLACEHOLDER = "\x00imgcall-string:"
 _PLACEHOLDER_JSON = b"\\u0000imgcall-string:"
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+@functools.cache  # compiled on first use: not at every start (issue 15)
+def _surrogate_escape() -> re.Pattern[str]:
+    return re.compile(r"\\u[dD][89a-fA-F]")
+
+
 _BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 # What makes the parser stop inside a string before its end: then the plain parser
 # reports it (a truncated base64 string holds neither).
@@ -243,7 +250,7 @@ def _loads(text: bytes | bytearray | memoryview, notes: list[Replacement] | None
         raise _Failure(
             f"nested too deeply to read ({depth} levels)", _byte_offset(text, decoded, at)
         ) from None
-    if huge or ("\\u" in decoded and _SURROGATE_ESCAPE.search(decoded)):
+    if huge or ("\\u" in decoded and _surrogate_escape().search(decoded)):
         from .oddities import clean
 
         value, found = clean(value, in_place=True)

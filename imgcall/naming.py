@@ -9,6 +9,7 @@ against the folder it must land in. Nothing here touches the disk.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -49,13 +50,23 @@ MAX_TEMPLATE_LENGTH = 1024
 """The longest name template accepted, in characters (a file name has at most 255 bytes)."""
 MAX_FORMAT_WIDTH = _MAX_NAME_BYTES
 """The largest width or precision a template's format spec may ask for (``{index:0255d}``)."""
+
+
 # The standard format spec, the only one str and int (every template field) understand:
 # [[fill]align][sign][z][#][0][width][grouping][.precision[grouping]][type].
-_FORMAT_SPEC = re.compile(
-    r"(?:.?[<>=^])?[-+ ]?z?#?0?(?P<width>\d*)[,_]?(?:\.(?P<precision>\d*)[,_]?)?[a-zA-Z%]?",
-    re.DOTALL,
-)
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+@functools.cache  # compiled on first use: not at every start (issue 15)
+def _format_spec() -> re.Pattern[str]:
+    return re.compile(
+        r"(?:.?[<>=^])?[-+ ]?z?#?0?(?P<width>\d*)[,_]?(?:\.(?P<precision>\d*)[,_]?)?[a-zA-Z%]?",
+        re.DOTALL,
+    )
+
+
+@functools.cache  # compiled on first use: not at every start (issue 15)
+def _unsafe() -> re.Pattern[str]:
+    return re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+
+
 _RESERVED = frozenset(
     ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
     + [f"{p}{i}" for p in ("COM", "LPT") for i in "0123456789¹²³"]
@@ -80,7 +91,7 @@ def safe_stem(text: str, *, fallback: str = "image") -> str:
         return "_" + text if text.split(".")[0].upper() in _RESERVED else text
     cut_short = len(text) > _LONG_TEXT
     stem = unicodedata.normalize("NFC", text[:_LONG_TEXT] if cut_short else text)
-    stem = _UNSAFE.sub("_", stem)
+    stem = _unsafe().sub("_", stem)
     stem = "".join(
         "_" if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp") else ch
         for ch in stem
@@ -170,7 +181,7 @@ def _check_spec(template: str, field_name: str, spec: str) -> None:
     where = f"in the name template {template!r}"
     if "{" in spec or "}" in spec:
         raise ValueError(f"a field inside a format spec ({field}) is not supported {where}")
-    match = _FORMAT_SPEC.fullmatch(spec)
+    match = _format_spec().fullmatch(spec)
     if match is None:
         raise ValueError(f"invalid format spec {field} {where}")
     for part in ("width", "precision"):

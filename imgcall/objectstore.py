@@ -30,6 +30,7 @@ and what changes against a local folder:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -47,7 +48,13 @@ if TYPE_CHECKING:
 __all__ = ["ObjectPath", "RemoteFolder", "RemoteManifest", "RemoteStore", "is_output_url"]
 
 _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
-_MD5 = re.compile(r"[0-9a-f]{32}")
+
+
+@functools.cache  # compiled on first use: not at every start (issue 15)
+def _md5() -> re.Pattern[str]:
+    return re.compile(r"[0-9a-f]{32}")
+
+
 _MAX_NAME_BYTES = 255
 
 
@@ -260,7 +267,7 @@ def _md5_of(info: Mapping[str, Any]) -> str | None:
     etag = info.get("ETag") or info.get("etag")
     if isinstance(etag, str):
         etag = etag.strip('"').lower()
-        if _MD5.fullmatch(etag):
+        if _md5().fullmatch(etag):
             return etag
     md5 = info.get("md5Hash") or info.get("content_md5")
     if isinstance(md5, str):

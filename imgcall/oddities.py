@@ -19,6 +19,7 @@ beside it.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -26,7 +27,10 @@ from typing import Any, NamedTuple, Union
 
 __all__ = ["Replacement", "clean", "huge_int_text", "int_digit_limit", "pointer_of"]
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+
+@functools.cache  # compiled on first use: not at every start (issue 15)
+def _surrogate() -> re.Pattern[str]:
+    return re.compile("[\ud800-\udfff]")
 
 
 class Replacement(NamedTuple):
@@ -165,10 +169,10 @@ def _odd(value: object, limit: int, convert: Callable[[object], Any] | None) -> 
         # no surrogate, and is not read.
         if value.isascii():
             return _SAME
-        found = _SURROGATE.search(value)
+        found = _surrogate().search(value)
         if found is None:
             return _SAME
-        return _SURROGATE.sub("\ufffd", value), (
+        return _surrogate().sub("\ufffd", value), (
             f"a lone surrogate (U+{ord(found.group()):04X}) in a text was replaced by U+FFFD"
         )
     if isinstance(value, int):

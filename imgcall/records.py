@@ -42,7 +42,9 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 _ENCODE_ASCII = json.JSONEncoder().encode
 
 
-@dataclass(frozen=True)
+# repr=False: the class writes its own (short) repr, and a generated one is compiled
+# at import even when it is not used.
+@dataclass(frozen=True, repr=False)
 class ItemRecord:
     """What happened to one item of a run: one manifest line, one ``--json`` object.
 
@@ -174,7 +176,7 @@ class ItemRecord:
             return _ENCODE_ASCII(data).encode("ascii")
 
 
-@dataclass
+@dataclass(repr=False)  # its own repr, as ItemRecord
 class SaveReport:
     """The result of `save_images`: every `ItemRecord` of the run, and counts.
 

@@ -21,6 +21,7 @@ several lines keeps counting, so names never clash. The Interactions API is in
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -253,7 +254,11 @@ def _finished_without_image(
 # -- Imagen ------------------------------------------------------------------------------
 
 _IMAGEN_KEYS = ("bytesBase64Encoded", "raiFilteredReason", "gcsUri")
-_SUPPORT_CODES = re.compile(r"[Ss]upport codes?:\s*([\d, ]+)")
+
+
+@functools.cache  # compiled on first use: not at every start (issue 15)
+def _support_codes() -> re.Pattern[str]:
+    return re.compile(r"[Ss]upport codes?:\s*([\d, ]+)")
 
 
 class Imagen(Reader):
@@ -301,7 +306,7 @@ def _imagen_entry(
         name = "imageBytes" if "imageBytes" in holder else "image_bytes"
     uri = field(holder, "gcsUri", "gcs_uri")
     if not data and isinstance(reason, str) and reason:
-        codes = _SUPPORT_CODES.search(reason)
+        codes = _support_codes().search(reason)
         code = codes.group(1).strip().rstrip(",") if codes else None
         failure = ImageGenerationFailedError(
             f"Imagen filtered the image: {text_of(reason, 400)}",

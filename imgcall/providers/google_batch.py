@@ -15,6 +15,7 @@ images of a repeated key, so names never clash.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -173,7 +174,9 @@ class InlinedResponses(Reader):
             )
 
 
-_STATUS_CODE = re.compile(r'"status"\s*:\s*"([A-Z_]{3,40})"')
+@functools.cache  # compiled on first use: not at every start (issue 15)
+def _status_code() -> re.Pattern[str]:
+    return re.compile(r'"status"\s*:\s*"([A-Z_]{3,40})"')
 
 
 class VertexPrediction(Reader):
@@ -195,7 +198,7 @@ class VertexPrediction(Reader):
         key = value.get("key")
         error: Any = None
         if isinstance(status, str) and status.strip() and not isinstance(reply, Mapping):
-            match = _STATUS_CODE.search(status)
+            match = _status_code().search(status)
             error = {"message": status, "code": match.group(1) if match else None}
         elif isinstance(status, Mapping) and status.get("message"):
             error = status

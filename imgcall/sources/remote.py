@@ -12,6 +12,7 @@ refused with a message, so a result URL or a mistyped input never makes a reques
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -25,7 +26,11 @@ __all__ = ["BLOCK_SIZE", "URL", "expand_url", "open_url"]
 URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 BLOCK_SIZE = 8 * CHUNK_SIZE
 """Bytes fsspec fetches per request while streaming an object (unless configured)."""
-_GLOB = re.compile(r"[*?\[]")
+
+
+@functools.cache  # compiled on first use: not at every start (issue 15)
+def _glob() -> re.Pattern[str]:
+    return re.compile(r"[*?\[]")
 
 
 def _refuse_http(url: str, label: str) -> None:
@@ -97,10 +102,10 @@ def expand_url(
     prefix = protocol.group(0)
     rooted = url[len(prefix) :].startswith("/")
     try:
-        match = _GLOB.search(path)
+        match = _glob().search(path)
         _forget(fs, path[: match.start()].rsplit("/", 1)[0] if match else path)
-        if _GLOB.search(path):
-            root = path[: _GLOB.search(path).start()].rsplit("/", 1)[0] + "/"  # type: ignore[union-attr]
+        if _glob().search(path):
+            root = path[: _glob().search(path).start()].rsplit("/", 1)[0] + "/"  # type: ignore[union-attr]
             paths = sorted(p for p in fs.glob(path) if not fs.isdir(p))
         elif path.endswith("/") or fs.isdir(path):
             root = path.rstrip("/") + "/"
