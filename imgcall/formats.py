@@ -12,12 +12,7 @@ import re
 import struct
 from typing import NamedTuple
 
-try:
-    # zlib-ng computes CRC-32 with SIMD, ~18x the standard zlib here: checking a PNG's
-    # chunk CRCs was the largest step of saving an image (bench/README.md, change 16).
-    from zlib_ng.zlib_ng import crc32
-except ImportError:  # installed without its dependencies: the same CRC, slower
-    from zlib import crc32
+from ._accel import crc32
 
 __all__ = [
     "FORMATS",

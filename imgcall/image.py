@@ -8,7 +8,6 @@ to `imgcall.writing`, `imgcall.decoding` and `imgcall.notebook`, imported on fir
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _accel
 from .formats import FORMATS
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ class DecodedImage:
     @cached_property
     def sha256(self) -> str:
         """Hex SHA-256 of the image bytes (computed once, on first use)."""
-        return hashlib.sha256(self.data).hexdigest()
+        return _accel.sha256(self.data).hexdigest()
 
     @cached_property
     def c2pa(self) -> bool:

@@ -10,7 +10,6 @@ against the folder it must land in. Nothing here touches the disk.
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import re
 import unicodedata
@@ -18,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import cast
 
+from . import _accel
 from .errors import OutputError
 
 __all__ = [
@@ -115,7 +115,7 @@ def safe_stem(text: str, *, fallback: str = "image") -> str:
 def _text_hash(text: str) -> str:
     # A slice at a time: a huge text is never encoded whole (a surrogate is one code
     # unit, so a slice boundary never splits a character's encoding).
-    digest = hashlib.sha256()
+    digest = _accel.sha256()
     for start in range(0, len(text), 1 << 20):
         digest.update(text[start : start + (1 << 20)].encode("utf-8", "surrogatepass"))
     return digest.hexdigest()

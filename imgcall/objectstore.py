@@ -31,7 +31,6 @@ and what changes against a local folder:
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -238,6 +237,8 @@ class RemoteFolder:
             return False
         digest = _md5_of(info)
         if digest is not None:
+            import hashlib  # OpenSSL's libcrypto: ~3 ms to load, not at every start
+
             return digest == hashlib.md5(data, usedforsecurity=False).hexdigest()
         return self.read(file_name) == bytes(data)
 

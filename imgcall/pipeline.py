@@ -15,13 +15,13 @@ The scanner and decoder are imported on first use, so importing this module, and
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
+from . import _accel
 from ._slotted import Frozen
 from .errors import ImgcallError, InvalidInputError, Problem
 from .items import Item
@@ -241,7 +241,7 @@ def _is_path(text: str) -> bool:
 
 
 def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return _accel.sha256(data).hexdigest()
 
 
 HASH_BESIDE = 256 * 1024

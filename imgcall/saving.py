@@ -44,13 +44,13 @@ A run reads its inputs through `imgcall.pipeline`, names each image with
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _accel
 from .manifest import MANIFEST_NAME
 from .naming import (
     TEMPLATE_FIELDS,
@@ -315,7 +315,7 @@ def _fingerprint(settings: list[object]) -> str:
     from ._version import __version__
 
     text = json.dumps([__version__, *settings], default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return _accel.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def list_images(

@@ -28,7 +28,6 @@ several inputs (a folder, a glob of URLs) is expanded; `imgcall.sources` plugs i
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mmap
 import os
@@ -38,6 +37,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from . import _accel
 from .errors import ImgcallError, InvalidInputError, Problem
 from .items import Location
 from .pipeline import Input, Unit, _describe_source, _expanded, scan_units
@@ -177,7 +177,7 @@ def shard_key(shard: Shard, fingerprint: str) -> str | None:
         ],
         ensure_ascii=True,
     )
-    return hashlib.sha256(text.encode("ascii")).hexdigest()[:32]
+    return _accel.sha256(text.encode("ascii")).hexdigest()[:32]
 
 
 def shard_units(

@@ -28,8 +28,7 @@ import os
 from pathlib import Path
 from typing import cast
 
-import pybase64
-
+from . import _accel
 from .base64text import base64_view, decode_base64, refuse_oversize
 from .lazytext import LazyText
 from .tempfiles import ANONYMOUS_PREFIX, open_anonymous, temp_path
@@ -171,7 +170,7 @@ def _decode_into(fd: int, raw: memoryview) -> bool:
         if end < total and raw[end - 1] == _PAD:
             return False  # padding before the end: the careful path says where
         try:
-            piece = pybase64.b64decode(raw[start:end], validate=True)
+            piece = _accel.b64decode(raw[start:end])
         except ValueError:  # binascii.Error
             return False
         _write_all(fd, piece)

@@ -1344,7 +1344,12 @@ def test_extract_on_a_small_input_imports_only_what_it_uses(tmp_path: Path) -> N
     # Start-up is most of a small run (issue 15): these modules cost ~10 ms each to
     # import and only rare paths need them (a large image's hash thread, problems held
     # back in a temporary file, ...), so a run of small images never imports them.
-    heavy = ("concurrent.futures", "socket", "tempfile", "secrets", "string", "logging", "base64")
+    # OpenSSL (hashlib), pybase64 and zlib-ng load once there is enough work for them
+    # (imgcall._accel): one small image is not.
+    heavy = (
+        *("concurrent.futures", "socket", "tempfile", "secrets", "string", "logging", "base64"),
+        *("hashlib", "_hashlib", "pybase64", "zlib_ng"),
+    )
     argv = ["extract", RESPONSE, "-o", str(tmp_path / "out"), "-q"]
     code = (
         f"import sys; from imgcall.cli import main; sys.argv=['imgcall', *{argv!r}]\n"
