@@ -1,11 +1,12 @@
 """SHA-256, strict base64 and CRC-32, from the fast C libraries once the work pays for them.
 
-OpenSSL's SHA-256 (through `hashlib`), pybase64 and zlib-ng are 5-15x faster than the
-standard library's own modules, but loading them is most of a small run's cost: ~18 M
-instructions, 5 ms of a 90 ms ``imgcall extract tiny.json`` (OpenSSL's libcrypto alone
-11.5 M; callgrind, issue 15). So each function here does its first `WARM_UP` bytes with
-the standard library's built-in module, and loads the fast library, once and for the
-rest of the process, as soon as the bytes done so far (or one piece alone) pass that.
+OpenSSL's SHA-256 (through `hashlib`), pybase64 and zlib-ng are 7-30x faster than the
+standard library's own modules, but loading them costs more than a small run's work:
+~18 M instructions (OpenSSL's libcrypto alone 11.5 M; callgrind) and 10-16 ms of a
+~100 ms ``imgcall extract tiny.json`` (issue 15). So each function here does its first
+`WARM_UP` bytes with the standard library's built-in module, and loads the fast library,
+once and for the rest of the process, when the bytes done so far (or one piece alone)
+reach that.
 A run of one small image never loads them; a run of many pays for them within a few
 images. The results are the same either way: tests compare both on the same input.
 """
@@ -40,7 +41,7 @@ class _Lazy:
     __slots__ = ("_done", "_fast", "_load", "_slow")
 
     def __init__(self, slow: Callable[..., Any], load: Callable[[], Callable[..., Any]]) -> None:
-        self._slow: Callable[..., Any] | None = slow
+        self._slow = slow
         self._load = load
         self._fast: Callable[..., Any] | None = None
         self._done = 0
@@ -52,7 +53,9 @@ class _Lazy:
         # Racing threads may both count or both load: the count is only a heuristic,
         # and importing twice returns the same module.
         self._done += size
-        if self._done <= WARM_UP and self._slow is not None:
+        # Below, not up to: a piece of HASH_BESIDE bytes (= WARM_UP), hashed on the helper
+        # thread, must get OpenSSL's hash, which releases the GIL.
+        if self._done < WARM_UP:
             return self._slow
         self._fast = self._load()
         return self._fast
