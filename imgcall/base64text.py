@@ -11,22 +11,18 @@ be mistaken for the standard library's ``base64``.
 from __future__ import annotations
 
 import binascii
-import functools
 import re
 import urllib.parse
 
 from . import _accel
+from ._lazyre import lazy_pattern
 from .errors import EmptyResultError, ImageTooLargeError, InvalidBase64Error, UnsupportedResultError
 from .lazytext import LazyText
 
 __all__ = ["base64_view", "check_size", "decode_base64", "refuse_oversize"]
 
 _DATA_URL = re.compile(r"data:([^,;]*)((?:;[^,;]*)*),", re.I)
-
-
-@functools.cache  # compiled on first use: not at every start (issue 15)
-def _b64_alphabet() -> re.Pattern[str]:
-    return re.compile(r"[^A-Za-z0-9+/=\-_]")
+_b64_alphabet = lazy_pattern(r"[^A-Za-z0-9+/=\-_]")
 
 
 _WHITESPACE = str.maketrans("", "", " \t\r\n\f\v")

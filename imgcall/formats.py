@@ -7,12 +7,12 @@ never touches Pillow. Full pixel decoding lives in `imgcall.decoding`.
 
 from __future__ import annotations
 
-import functools
 import re
 import struct
 from typing import NamedTuple
 
 from ._accel import crc32
+from ._lazyre import lazy_pattern
 
 __all__ = [
     "FORMATS",
@@ -61,16 +61,9 @@ _DECLARED = {
 }
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_svg_start = lazy_pattern(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml|<svg|<!--|<!DOCTYPE\s+svg)", re.I)
 
-
-@functools.cache  # compiled on first use: not at every start (issue 15)
-def _svg_start() -> re.Pattern[bytes]:
-    return re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml|<svg|<!--|<!DOCTYPE\s+svg)", re.I)
-
-
-@functools.cache  # compiled on first use: not at every start (issue 15)
-def _svg_tag() -> re.Pattern[bytes]:
-    return re.compile(rb"<svg[\s>/]", re.I)
+_svg_tag = lazy_pattern(rb"<svg[\s>/]", re.I)
 
 
 def declared_format(value: object) -> str | None:

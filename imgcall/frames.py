@@ -22,11 +22,10 @@ which Pillow and libwebp refuse, so it is a
 
 from __future__ import annotations
 
-import functools
-import re
 import struct
 from typing import TYPE_CHECKING
 
+from ._lazyre import lazy_pattern
 from ._slotted import Frozen
 from .errors import CorruptImageError, ImageTooLargeError
 from .formats import FORMATS, HeaderError, bitstream_size, read_header
@@ -214,9 +213,7 @@ def _gif_frames(data: bytes) -> Frames:
     return Frames(count, width, height, beyond)
 
 
-@functools.cache  # compiled on first use: not at every start (issue 15)
-def _gif_block() -> re.Pattern[bytes]:
-    return re.compile(rb"[!,;]")
+_gif_block = lazy_pattern(rb"[!,;]")
 
 
 _PNG_CHUNK = struct.Struct(">I4s")

@@ -18,14 +18,13 @@ a large JSON Lines file or SSE transcript is read in place, see `imgcall.mapped`
 
 from __future__ import annotations
 
-import functools
 import os
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import chain
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ._lazyre import lazy_pattern
 from ._sdk import dump_sdk
 from .errors import InvalidInputError
 from .items import Location
@@ -42,11 +41,7 @@ from .oddities import Replacement, clean
 from .sources import CHUNK_SIZE, open_bytes
 
 __all__ = ["CHUNK_SIZE", "Record", "looks_like_content", "read_records", "to_json_value"]
-
-
-@functools.cache  # compiled on first use: not at every start (issue 15)
-def _sse_field() -> re.Pattern[bytes]:
-    return re.compile(rb"(?:data|event|id|retry)(?::|\r?\n|$)|:")
+_sse_field = lazy_pattern(rb"(?:data|event|id|retry)(?::|\r?\n|$)|:")
 
 
 _LOOK = 1024

@@ -30,7 +30,6 @@ strict JSON forbids, is left for the base64 decoder to report with its offset.)
 from __future__ import annotations
 
 import codecs
-import functools
 import json
 import mmap
 import re
@@ -39,6 +38,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Union
 
+from ._lazyre import lazy_pattern
 from .lazytext import PROBE, LazyText
 
 if TYPE_CHECKING:
@@ -62,11 +62,7 @@ _CANDIDATE = re.compile(
 )
 _PLACEHOLDER = "\x00imgcall-string:"
 _PLACEHOLDER_JSON = b"\\u0000imgcall-string:"
-
-
-@functools.cache  # compiled on first use: not at every start (issue 15)
-def _surrogate_escape() -> re.Pattern[str]:
-    return re.compile(r"\\u[dD][89a-fA-F]")
+_surrogate_escape = lazy_pattern(r"\\u[dD][89a-fA-F]")
 
 
 _BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)

@@ -9,7 +9,6 @@ against the folder it must land in. Nothing here touches the disk.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import unicodedata
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import cast
 
 from . import _accel
+from ._lazyre import lazy_pattern
 from .errors import OutputError
 
 __all__ = [
@@ -54,17 +54,12 @@ MAX_FORMAT_WIDTH = _MAX_NAME_BYTES
 
 # The standard format spec, the only one str and int (every template field) understand:
 # [[fill]align][sign][z][#][0][width][grouping][.precision[grouping]][type].
-@functools.cache  # compiled on first use: not at every start (issue 15)
-def _format_spec() -> re.Pattern[str]:
-    return re.compile(
-        r"(?:.?[<>=^])?[-+ ]?z?#?0?(?P<width>\d*)[,_]?(?:\.(?P<precision>\d*)[,_]?)?[a-zA-Z%]?",
-        re.DOTALL,
-    )
+_format_spec = lazy_pattern(
+    r"(?:.?[<>=^])?[-+ ]?z?#?0?(?P<width>\d*)[,_]?(?:\.(?P<precision>\d*)[,_]?)?[a-zA-Z%]?",
+    re.DOTALL,
+)
 
-
-@functools.cache  # compiled on first use: not at every start (issue 15)
-def _unsafe() -> re.Pattern[str]:
-    return re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+_unsafe = lazy_pattern(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 
 
 _RESERVED = frozenset(

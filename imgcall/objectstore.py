@@ -30,12 +30,12 @@ and what changes against a local folder:
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._lazyre import lazy_pattern
 from .errors import OutputError, OutputExistsError
 
 if TYPE_CHECKING:
@@ -47,11 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["ObjectPath", "RemoteFolder", "RemoteManifest", "RemoteStore", "is_output_url"]
 
 _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
-
-
-@functools.cache  # compiled on first use: not at every start (issue 15)
-def _md5() -> re.Pattern[str]:
-    return re.compile(r"[0-9a-f]{32}")
+_md5 = lazy_pattern(r"[0-9a-f]{32}")
 
 
 _MAX_NAME_BYTES = 255

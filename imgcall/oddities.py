@@ -19,18 +19,15 @@ beside it.
 
 from __future__ import annotations
 
-import functools
-import re
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, Union
 
+from ._lazyre import lazy_pattern
+
 __all__ = ["Replacement", "clean", "huge_int_text", "int_digit_limit", "pointer_of"]
 
-
-@functools.cache  # compiled on first use: not at every start (issue 15)
-def _surrogate() -> re.Pattern[str]:
-    return re.compile("[\ud800-\udfff]")
+_surrogate = lazy_pattern("[\ud800-\udfff]")
 
 
 class Replacement(NamedTuple):

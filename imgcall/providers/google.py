@@ -21,11 +21,10 @@ several lines keeps counting, so names never clash. The Interactions API is in
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from .._lazyre import lazy_pattern
 from ..errors import (
     EmptyResultError,
     ImageGenerationFailedError,
@@ -254,11 +253,7 @@ def _finished_without_image(
 # -- Imagen ------------------------------------------------------------------------------
 
 _IMAGEN_KEYS = ("bytesBase64Encoded", "raiFilteredReason", "gcsUri")
-
-
-@functools.cache  # compiled on first use: not at every start (issue 15)
-def _support_codes() -> re.Pattern[str]:
-    return re.compile(r"[Ss]upport codes?:\s*([\d, ]+)")
+_support_codes = lazy_pattern(r"[Ss]upport codes?:\s*([\d, ]+)")
 
 
 class Imagen(Reader):

@@ -15,11 +15,10 @@ images of a repeated key, so names never clash.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from .._lazyre import lazy_pattern
 from ..errors import EmptyResultError, ImageGenerationFailedError, InvalidInputError
 from ..items import Location
 from ._base import Found, Reader, base_id, describe_error, error_code, problem
@@ -174,9 +173,7 @@ class InlinedResponses(Reader):
             )
 
 
-@functools.cache  # compiled on first use: not at every start (issue 15)
-def _status_code() -> re.Pattern[str]:
-    return re.compile(r'"status"\s*:\s*"([A-Z_]{3,40})"')
+_status_code = lazy_pattern(r'"status"\s*:\s*"([A-Z_]{3,40})"')
 
 
 class VertexPrediction(Reader):

@@ -12,12 +12,12 @@ refused with a message, so a result URL or a mistyped input never makes a reques
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from .._lazyre import lazy_pattern
 from ..errors import InvalidInputError
 from . import CHUNK_SIZE, ByteSource, Member
 
@@ -26,11 +26,7 @@ __all__ = ["BLOCK_SIZE", "URL", "expand_url", "open_url"]
 URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 BLOCK_SIZE = 8 * CHUNK_SIZE
 """Bytes fsspec fetches per request while streaming an object (unless configured)."""
-
-
-@functools.cache  # compiled on first use: not at every start (issue 15)
-def _glob() -> re.Pattern[str]:
-    return re.compile(r"[*?\[]")
+_glob = lazy_pattern(r"[*?\[]")
 
 
 def _refuse_http(url: str, label: str) -> None:
